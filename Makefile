@@ -41,6 +41,9 @@ test: lab-up
 demo: lab-up
 	bash scripts/demo.sh
 
+demo-rollback: lab-up
+	bash scripts/demo-rollback.sh
+
 bench: lab-up
 	$(BIN)/python bench/run.py
 
