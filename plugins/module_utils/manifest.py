@@ -1,0 +1,115 @@
+"""The migration dir's manifest.json (docs/contracts.md): build, write atomically, read.
+
+Usage:
+    from ansible_collections.pgshift.mysql.plugins.module_utils import manifest as mf
+
+    m = mf.new_manifest(source={"kind": "dump", "path": "/x/dump.sql"}, options={...})
+    m["tables"].append(mf.table_entry("sakila", "actor", source_schema="sakila", source_name="actor",
+                                      columns=[mf.column_entry(...)], primary_key=["actor_id"], ...))
+    mf.write_manifest(dest, m)                  # in progress: "complete": false
+    mf.write_manifest(dest, m, complete=True)   # only once every file is whole
+    m = mf.read_manifest(dest)                  # MigrationError unless complete
+    m = mf.read_manifest(dest, require_complete=False)
+    mf.data_file(dest, "sakila", "actor")       # -> <dest>/data/sakila.actor.copy
+    mf.find_table(m, "sakila", "actor")
+
+Writes go to manifest.json.tmp-<pid> then os.replace(): a reader never sees a half-written file.
+"""
+import datetime
+import json
+import os
+
+from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
+
+FORMAT = 1
+MANIFEST_NAME = "manifest.json"
+PRE_DATA = "pre-data.sql"
+POST_DATA = "post-data.sql"
+DATA_DIR = "data"
+REJECTS_DIR = "rejects"
+POST_DATA_KINDS = ("primary_key", "unique", "index", "foreign_key", "trigger", "comment", "check", "view")
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_manifest(source, options, created_at=None):
+    return {"format": FORMAT, "complete": False, "created_at": created_at or utc_now(),
+            "source": dict(source), "options": dict(options), "schemas": [], "tables": [],
+            "views": [], "routines": [], "warnings": []}
+
+
+def column_entry(name, source_name, source_type, pg_type, *, nullable=True, identity=False, default=None,
+                 embedding=None, **extra):
+    entry = {"name": name, "source_name": source_name, "source_type": source_type, "pg_type": pg_type,
+             "nullable": nullable, "identity": identity, "default": default, "embedding": embedding}
+    entry.update(extra)
+    return entry
+
+
+def table_entry(schema, name, *, source_schema, source_name, columns, primary_key=None, auto_increment=None,
+                create_sql="", post_data=None, rows=0, nbytes=0, rejected=0, warnings=None, **extra):
+    entry = {"schema": schema, "name": name, "source_schema": source_schema, "source_name": source_name,
+             "columns": list(columns), "primary_key": list(primary_key or []),
+             "auto_increment": auto_increment, "create_sql": create_sql,
+             "post_data": list(post_data or []),
+             "data_file": "%s/%s.%s.copy" % (DATA_DIR, schema, name),
+             "rows": rows, "bytes": nbytes, "rejected": rejected, "warnings": list(warnings or [])}
+    entry.update(extra)
+    return entry
+
+
+def post_data_entry(kind, name, sql):
+    if kind not in POST_DATA_KINDS:
+        raise ValueError("unknown post_data kind %r" % kind)
+    return {"kind": kind, "name": name, "sql": sql}
+
+
+def data_file(dest, schema, table):
+    return os.path.join(dest, DATA_DIR, "%s.%s.copy" % (schema, table))
+
+
+def reject_files(dest, schema, table):
+    """(<dest>/rejects/<schema>.<table>.copy, ... .log)"""
+    base = os.path.join(dest, REJECTS_DIR, "%s.%s" % (schema, table))
+    return base + ".copy", base + ".log"
+
+
+def find_table(manifest, schema, name):
+    for t in manifest.get("tables", []):
+        if t["schema"] == schema and t["name"] == name:
+            return t
+    return None
+
+
+def write_manifest(dest, manifest, complete=False):
+    """Atomically (tmp + fsync + rename) write manifest.json; sets manifest['complete']."""
+    manifest["complete"] = bool(complete)
+    os.makedirs(dest, exist_ok=True)
+    path = os.path.join(dest, MANIFEST_NAME)
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def read_manifest(dest, require_complete=True):
+    path = os.path.join(dest, MANIFEST_NAME)
+    try:
+        with open(path, encoding="utf-8") as f:
+            manifest = json.load(f)
+    except FileNotFoundError:
+        raise MigrationError("read manifest: %r not found (not a migration dir?)" % path) from None
+    except (OSError, ValueError) as err:
+        raise MigrationError("read manifest: %r is not valid JSON: %s" % (path, err)) from None
+    if manifest.get("format") != FORMAT:
+        raise MigrationError("read manifest: %r has format %r, expected %d"
+                             % (path, manifest.get("format"), FORMAT))
+    if require_complete and not manifest.get("complete"):
+        raise MigrationError("read manifest: %r is not marked complete (the transform did not finish)" % path)
+    return manifest
