@@ -1,0 +1,443 @@
+"""Embedding values -> pgvector text: parsing, validation, formatting (pure Python, hot path).
+
+    conv = make_converter({"type": "vector", "dimensions": 1536, "format": "json_object"})
+    conv(b'{"0":0.5,"1":-0.25,...}')   -> '[0.5,-0.25,...]'
+    conv.dimensions                     -> 1536 (or, with dimensions None, taken from the first row)
+
+A value that cannot be converted raises errors.ValueConversionError whose message is the precise
+reason ('missing key "17"', 'value at "3" is NaN', '1535 dimensions, expected 1536'); the caller
+adds the table and row key and applies its invalid-value policy (error | null | reject).
+
+Formats:
+  json_object   {"0":v0,"1":v1,...}: keys exactly "0".."N-1" in any order, ordered by integer value
+  json_array    [v0,v1,...]
+  auto          json_object or json_array, decided per value by its first character
+  csv           v0,v1,... (optionally inside [] )
+  float32_blob  raw little-endian float32 bytes (a BLOB holding a numpy .tobytes())
+  mysql_vector  MySQL 9 / MariaDB 11.7 VECTOR as dumped (binary float32 little-endian)
+
+Every value is rounded to float32 (halfvec: float16, which must not overflow) and written as the
+shortest decimal text that reads back to the same float32 (7, 8 or 9 significant digits), which is
+also what pgvector itself prints, so converted text compares equal to the database's output.
+
+Speed: the canonical compact JSON object is split on '"' instead of being json.loads'ed (a dict of
+1536 string keys costs ~300 ns per element to build); anything unusual (whitespace inside keys,
+keys out of order, strings, nested values, literals) falls back to json.loads, which also yields
+the precise error. The fast path reads numbers with float(), which also takes the unambiguous
+spellings '01', '.5' and '5.' that strict JSON refuses; 'NaN', 'Infinity', '+1' and '1_0' go to
+the careful path and are refused there. Formatting is done in bulk with map() over C-level callables.
+"""
+import json
+import math
+import struct
+from array import array
+from itertools import compress
+from operator import ne
+
+from .errors import ValueConversionError
+
+FORMATS = ("json_object", "json_array", "auto", "csv", "float32_blob", "mysql_vector")
+TYPES = ("vector", "halfvec")
+MAX_DIMENSIONS = {"vector": 16000, "halfvec": 16000}
+FLOAT16_MAX = 65504.0
+
+_FMT7 = "%.7g".__mod__
+_FMT8 = "%.8g".__mod__
+_FMT9 = "%.9g".__mod__
+# Bytes a compact JSON number list may hold; anything else goes to the careful path.
+_NUMBER_BYTES = b"0123456789.eE+-, \t\r\n"
+_KEY_CACHE = {}
+
+
+def _keys(n):
+    """['0', '1', ..., 'n-1'] as bytes, cached per dimension count."""
+    keys = _KEY_CACHE.get(n)
+    if keys is None:
+        keys = [str(i).encode() for i in range(n)]
+        _KEY_CACHE[n] = keys
+    return keys
+
+
+# ---------------------------------------------------------------------------------------------
+# float32 text
+
+def float32_texts(values):
+    """Shortest decimal text (<= 9 significant digits) of each float32 in `values` (an array('f')).
+
+    Bulk ladder: every value at 7 digits, the ones that do not read back at 8, the rest at 9
+    (9 digits always round-trip a float32).
+    """
+    texts = list(map(_FMT7, values))
+    back = array("f", map(float, texts))
+    bad = list(compress(range(len(values)), map(ne, values, back)))
+    if bad:
+        wanted = [values[i] for i in bad]
+        retry = list(map(_FMT8, wanted))
+        back = array("f", map(float, retry))
+        for i, text, ok, want in zip(bad, retry, map(ne, wanted, back), wanted, strict=True):
+            texts[i] = _FMT9(want) if ok else text
+    return texts
+
+
+def vector_text(values):
+    """pgvector text '[v1,v2,...]' of float32 values."""
+    return "[" + ",".join(float32_texts(values)) + "]"
+
+
+# ---------------------------------------------------------------------------------------------
+# parsing: each returns a list of Python numbers (or raises ValueConversionError)
+
+def _reject_number(value, label):
+    """Why `value` (a parsed JSON value) is not an acceptable embedding element, or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "value at %s is not a number (%s)" % (label, _short(json.dumps(value)))
+    if isinstance(value, float) and math.isnan(value):
+        return "value at %s is NaN" % label
+    if isinstance(value, float) and math.isinf(value):
+        return "value at %s is %s" % (label, "Infinity" if value > 0 else "-Infinity")
+    return None
+
+
+def _short(text, limit=40):
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _as_bytes(raw):
+    if isinstance(raw, str):
+        return raw.encode("utf-8")
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        return bytes(raw)
+    raise ValueConversionError("not a text value (%s)" % type(raw).__name__)
+
+
+def _floats_from_numbers_text(body):
+    """Comma-separated JSON numbers (bytes) -> list of floats, or None when the careful path must decide."""
+    if body.translate(None, _NUMBER_BYTES) or b"+" in body.replace(b"e+", b"").replace(b"E+", b""):
+        return None
+    parts = body.split(b",")
+    for part in (parts[0], parts[-1]):
+        if not part.strip():
+            return None
+    try:
+        values = list(map(float, parts))
+    except ValueError:
+        return None
+    return values
+
+
+def _json_load(data):
+    try:
+        return json.loads(data, parse_constant=_keep_constant, object_pairs_hook=_pairs)
+    except ValueError as err:
+        raise ValueConversionError("not valid JSON (%s)" % err) from None
+    except RecursionError:
+        raise ValueConversionError("not valid JSON (nested too deeply)") from None
+
+
+def _keep_constant(name):
+    return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[name]
+
+
+class _Pairs(list):
+    """An object's (key, value) pairs in document order (duplicates kept, so they can be reported)."""
+
+
+def _pairs(pairs):
+    return _Pairs(pairs)
+
+
+def parse_json_object(data):
+    """{"0":..,"1":..} (bytes) -> list of numbers ordered by integer key."""
+    body = data.strip()
+    if body[:1] == b"{" and body[-1:] == b"}":
+        pieces = body.split(b'"')
+        keys = pieces[1::2]
+        n = len(keys)
+        # Fast path: keys exactly "0".."N-1" in order, each closing quote directly followed by the
+        # only colon of its pair, '{' alone before the first key. Then the values are the text
+        # between the colons, and a misplaced comma shows up as an empty part float() refuses.
+        if (n and keys == _keys(n) and pieces[0].strip() == b"{"
+                and body.count(b'":') == n and body.count(b":") == n):
+            values = _floats_from_numbers_text(b"".join(pieces[2::2])[:-1].replace(b":", b""))
+            if values is not None and len(values) == n:
+                return values
+    return _parse_json_object_careful(data)
+
+
+def _parse_json_object_careful(data):
+    doc = _json_load(data)
+    if not isinstance(doc, _Pairs):
+        raise ValueConversionError("not a JSON object (%s)" % _kind(doc))
+    if not doc:
+        raise ValueConversionError("empty JSON object")
+    by_index = {}
+    for key, value in doc:
+        index = _key_index(key)
+        if index is None:
+            raise ValueConversionError("key %s is not a non-negative integer" % json.dumps(key))
+        if index in by_index:
+            raise ValueConversionError("duplicate key %s" % json.dumps(key))
+        reason = _reject_number(value, json.dumps(key))
+        if reason:
+            raise ValueConversionError(reason)
+        by_index[index] = value
+    n = len(by_index)
+    missing = [i for i in range(n) if i not in by_index]
+    if missing:
+        extra = sorted(i for i in by_index if i >= n)
+        raise ValueConversionError('keys are not 0..N-1: missing key "%d"%s' % (
+            missing[0], ', unexpected key "%d"' % extra[0] if extra else ""))
+    return [by_index[i] for i in range(n)]
+
+
+def _key_index(key):
+    if not key.isdigit() or not key.isascii() or (len(key) > 1 and key[0] == "0"):
+        return None
+    return int(key)
+
+
+def _kind(doc):
+    if isinstance(doc, list):
+        return "an array"
+    if doc is None:
+        return "null"
+    return type(doc).__name__
+
+
+def parse_json_array(data):
+    """[v0,v1,...] (bytes) -> list of numbers."""
+    body = data.strip()
+    if body[:1] == b"[" and body[-1:] == b"]":
+        values = _floats_from_numbers_text(body[1:-1])
+        if values is not None:
+            return values
+    doc = _json_load(data)
+    if not isinstance(doc, list):
+        raise ValueConversionError("not a JSON array (%s)" % ("an object" if isinstance(doc, _Pairs)
+                                                              else _kind(doc)))
+    if not doc:
+        raise ValueConversionError("empty JSON array")
+    for i, value in enumerate(doc):
+        reason = _reject_number(value, "[%d]" % i)
+        if reason:
+            raise ValueConversionError(reason)
+    return doc
+
+
+def parse_auto(data):
+    head = data.lstrip()[:1]
+    if head == b"{":
+        return parse_json_object(data)
+    if head == b"[":
+        return parse_json_array(data)
+    raise ValueConversionError("neither a JSON object nor a JSON array (starts with %r)"
+                               % head.decode("latin-1"))
+
+
+def parse_csv(data):
+    """v0,v1,... or [v0,v1,...] (bytes) -> list of floats."""
+    body = data.strip()
+    if body[:1] == b"[" and body[-1:] == b"]":
+        body = body[1:-1]
+    if not body.strip():
+        raise ValueConversionError("empty list of values")
+    values = _floats_from_numbers_text(body)
+    if values is not None:
+        return values
+    out = []
+    for i, part in enumerate(body.split(b",")):
+        try:
+            value = float(part)
+        except ValueError:
+            raise ValueConversionError("value at [%d] is not a number (%s)"
+                                       % (i, _short(part.strip().decode("utf-8", "replace")))) from None
+        reason = _reject_number(value, "[%d]" % i)
+        if reason:
+            raise ValueConversionError(reason)
+        out.append(value)
+    return out
+
+
+def parse_float32_le(data):
+    """Little-endian float32 bytes -> array('f')."""
+    if len(data) % 4:
+        raise ValueConversionError("%d bytes is not a whole number of float32 values" % len(data))
+    if not data:
+        raise ValueConversionError("empty binary vector")
+    values = array("f")
+    values.frombytes(data)
+    if struct.pack("=I", 1) != struct.pack("<I", 1):
+        values.byteswap()
+    return values
+
+
+PARSERS = {
+    "json_object": parse_json_object,
+    "json_array": parse_json_array,
+    "auto": parse_auto,
+    "csv": parse_csv,
+    "float32_blob": parse_float32_le,
+    "mysql_vector": parse_float32_le,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# validation after parsing
+
+def _label(fmt, index):
+    return '"%d"' % index if fmt in ("json_object", "auto_object") else "[%d]" % index
+
+
+def to_float32(values, fmt):
+    """Numbers -> array('f'), rejecting NaN, Infinity and values beyond float32's range."""
+    try:
+        arr = values if isinstance(values, array) else array("f", values)
+    except TypeError:
+        for i, value in enumerate(values):
+            reason = _reject_number(value, _label(fmt, i))
+            if reason:
+                raise ValueConversionError(reason) from None
+        raise
+    except OverflowError:  # an int too large for a C float
+        index = next(i for i, v in enumerate(values) if abs(float(v)) > 3.4028234663852886e38)
+        raise ValueConversionError("value at %s is out of float32 range" % _label(fmt, index)) from None
+    total = sum(arr)
+    if total - total != 0:  # NaN or +-inf somewhere (float32 max * 16000 is still finite)
+        _raise_non_finite(values, arr, fmt)
+    return arr
+
+
+def _raise_non_finite(values, arr, fmt):
+    for i, value in enumerate(arr):
+        if math.isnan(value):
+            raise ValueConversionError("value at %s is NaN" % _label(fmt, i))
+        if math.isinf(value):
+            original = values[i]
+            if isinstance(original, float) and math.isinf(original):
+                raise ValueConversionError("value at %s is %s" % (
+                    _label(fmt, i), "Infinity" if original > 0 else "-Infinity"))
+            raise ValueConversionError("value at %s is out of float32 range (%s)"
+                                       % (_label(fmt, i), original))
+    raise ValueConversionError("non-finite value")
+
+
+def to_float16(arr, fmt):
+    """float32 array -> float32 array holding float16-rounded values; overflow is an error."""
+    n = len(arr)
+    try:
+        packed = struct.pack("<%de" % n, *arr)
+    except OverflowError:
+        index = next(i for i, v in enumerate(arr) if abs(v) > FLOAT16_MAX)
+        raise ValueConversionError("value at %s (%s) is out of halfvec range (+-%g)" % (
+            _label(fmt, index), _FMT9(arr[index]), FLOAT16_MAX)) from None
+    return array("f", struct.unpack("<%de" % n, packed))
+
+
+# ---------------------------------------------------------------------------------------------
+# the converter
+
+class EmbeddingConverter:
+    """Callable raw value -> pgvector text; enforces one dimension count across all rows."""
+
+    def __init__(self, vtype="vector", dimensions=None, fmt="json_object"):
+        if vtype not in TYPES:
+            raise ValueConversionError("embedding type %r is not one of %s" % (vtype, ", ".join(TYPES)))
+        if fmt not in PARSERS:
+            raise ValueConversionError("embedding format %r is not one of %s" % (fmt, ", ".join(FORMATS)))
+        if dimensions is not None and not 1 <= int(dimensions) <= MAX_DIMENSIONS[vtype]:
+            raise ValueConversionError("%s dimensions must be 1..%d, not %s"
+                                       % (vtype, MAX_DIMENSIONS[vtype], dimensions))
+        self.type = vtype
+        self.format = fmt
+        self.dimensions = int(dimensions) if dimensions is not None else None
+        self._parse = PARSERS[fmt]
+        self._label_fmt = "json_object" if fmt == "json_object" else "array"
+
+    def values(self, raw):
+        """raw -> array('f') of the rounded values (validated, dimension enforced)."""
+        data = _as_bytes(raw)
+        numbers = self._parse(data)
+        label_fmt = self._label_fmt
+        if self.format == "auto" and data.lstrip()[:1] == b"{":
+            label_fmt = "json_object"
+        arr = to_float32(numbers, label_fmt)
+        self._check_dimensions(len(arr))
+        if self.type == "halfvec":
+            arr = to_float16(arr, label_fmt)
+        return arr
+
+    def _check_dimensions(self, n):
+        if self.dimensions is None:
+            if n > MAX_DIMENSIONS[self.type]:
+                raise ValueConversionError("%d dimensions, more than %s allows (%d)"
+                                           % (n, self.type, MAX_DIMENSIONS[self.type]))
+            self.dimensions = n
+        elif n != self.dimensions:
+            raise ValueConversionError("%d dimensions, expected %d" % (n, self.dimensions))
+
+    def __call__(self, raw):
+        return vector_text(self.values(raw))
+
+    def spec(self):
+        return {"type": self.type, "dimensions": self.dimensions, "format": self.format}
+
+
+def make_converter(spec):
+    """A converter for one embedding column; spec keys: type, dimensions, format (see module doc)."""
+    spec = spec or {}
+    return EmbeddingConverter(vtype=spec.get("type") or "vector", dimensions=spec.get("dimensions"),
+                              fmt=spec.get("format") or "json_object")
+
+
+def pg_type(spec):
+    """'vector(1536)' / 'halfvec(3072)' for a spec with known dimensions."""
+    return "%s(%d)" % (spec.get("type") or "vector", int(spec["dimensions"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# detection
+
+def detect_embedding(sample_values, min_dimensions=2):
+    """A spec {"type", "dimensions", "format"} when every non-NULL sample is an embedding, else None.
+
+    Embeddings are JSON objects keyed "0".."N-1" or JSON arrays of numbers, all with the same N
+    (>= min_dimensions). Above 2,000 dimensions (pgvector's HNSW limit for vector) the type is
+    halfvec up to 4,000; beyond that vector (storable, not HNSW-indexable).
+    """
+    found_format = None
+    dims = None
+    seen = 0
+    for raw in sample_values:
+        if raw is None:
+            continue
+        try:
+            data = _as_bytes(raw)
+        except ValueConversionError:
+            return None
+        head = data.lstrip()[:1]
+        fmt = {b"{": "json_object", b"[": "json_array"}.get(head)
+        if fmt is None or (found_format and fmt != found_format):
+            return None
+        try:
+            arr = to_float32(PARSERS[fmt](data), fmt)
+        except ValueConversionError:
+            return None
+        if dims is not None and len(arr) != dims:
+            return None
+        found_format, dims, seen = fmt, len(arr), seen + 1
+    if not seen or dims < min_dimensions:
+        return None
+    vtype = "halfvec" if 2000 < dims <= 4000 else "vector"
+    return {"type": vtype, "dimensions": dims, "format": found_format}
+
+
+def parse_vector_text(text):
+    """pgvector text '[1,2,3]' -> list of floats (for checks and tests)."""
+    body = text.strip()
+    if body[:1] != "[" or body[-1:] != "]":
+        raise ValueConversionError("not pgvector text: %s" % _short(body))
+    return [float(x) for x in body[1:-1].split(",")] if body[1:-1].strip() else []
+
+
+__all__ = ["FORMATS", "TYPES", "EmbeddingConverter", "detect_embedding", "float32_texts",
+           "make_converter", "parse_vector_text", "pg_type", "vector_text"]
