@@ -1,0 +1,188 @@
+"""SQL helpers for pg_load: statement splitting, quoting, catalog look-ups, the resume state tables.
+
+    split_sql(text) -> [statement, ...]          (quotes, dollar quotes and comments respected)
+    qident("a\"b") -> '"a""b"'; qname("s", "t") -> '"s"."t"'
+    ensure_state_tables(cur); read_state(cur, manifest_id) -> (tables, steps)
+    object_exists(cur, kind, schema, table, name) -> bool | None (None: cannot tell, e.g. comments)
+"""
+import re
+
+STATE_SCHEMA = "pgshift_state"
+
+STATE_DDL = (
+    "CREATE SCHEMA IF NOT EXISTS pgshift_state",
+    """CREATE TABLE IF NOT EXISTS pgshift_state.loaded_tables (
+        manifest_id text NOT NULL, schema_name text NOT NULL, table_name text NOT NULL,
+        rows bigint NOT NULL, rejected bigint NOT NULL DEFAULT 0, bytes bigint,
+        seconds double precision, loaded_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (manifest_id, schema_name, table_name))""",
+    """CREATE TABLE IF NOT EXISTS pgshift_state.steps (
+        manifest_id text NOT NULL, phase text NOT NULL, step text NOT NULL, kind text,
+        schema_name text, table_name text, name text, seconds double precision,
+        done_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (manifest_id, phase, step))""",
+)
+
+_TOKEN = re.compile(r"""
+    (?P<esq>\b[Ee]'(?:[^'\\]|''|\\.)*')        # E'' string: backslash escapes
+  | (?P<sq>'(?:[^']|'')*')                      # standard string: '' doubled only
+  | (?P<dq>"(?:[^"]|"")*")                      # quoted identifier
+  | (?P<dollar>\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$) # dollar-quote opener
+  | (?P<line>--[^\n]*)                          # line comment
+  | (?P<block>/\*)                              # block comment (may nest)
+  | (?P<semi>;)
+""", re.X | re.S)
+
+
+def _skip_block_comment(text, pos):
+    """pos just after '/*'; returns the position after the matching '*/' (nesting allowed)."""
+    depth = 1
+    while depth and pos < len(text):
+        if text.startswith("/*", pos):
+            depth, pos = depth + 1, pos + 2
+        elif text.startswith("*/", pos):
+            depth, pos = depth - 1, pos + 2
+        else:
+            pos += 1
+    return pos
+
+
+def split_sql(text):
+    """Split a SQL script into statements (without the trailing ';'), dropping empty ones."""
+    statements, start, pos = [], 0, 0
+    while True:
+        m = _TOKEN.search(text, pos)
+        if m is None:
+            break
+        kind = m.lastgroup
+        if kind == "semi":
+            statements.append(text[start:m.start()])
+            start = pos = m.end()
+        elif kind == "dollar":
+            close = text.find(m.group("dollar"), m.end())
+            pos = len(text) if close < 0 else close + len(m.group("dollar"))
+        elif kind == "block":
+            pos = _skip_block_comment(text, m.end())
+        else:
+            pos = m.end()
+    statements.append(text[start:])
+    return [s.strip() for s in statements if _strip_comments(s).strip()]
+
+
+def _strip_comments(sql):
+    out, pos = [], 0
+    while pos < len(sql):
+        if sql.startswith("--", pos):
+            end = sql.find("\n", pos)
+            pos = len(sql) if end < 0 else end
+        elif sql.startswith("/*", pos):
+            pos = _skip_block_comment(sql, pos + 2)
+        else:
+            out.append(sql[pos])
+            pos += 1
+    return "".join(out)
+
+
+_CREATE_TABLE = re.compile(r"^\s*CREATE\s+(?:UNLOGGED\s+)?TABLE\b", re.I)
+
+
+def is_create_table(statement):
+    return _CREATE_TABLE.match(_strip_comments(statement)) is not None
+
+
+def normalize(statement):
+    """Compare statements modulo surrounding whitespace and the trailing ';'."""
+    return statement.strip().rstrip(";").strip()
+
+
+def qident(name):
+    return '"%s"' % name.replace('"', '""')
+
+
+def qname(schema, table):
+    return "%s.%s" % (qident(schema), qident(table))
+
+
+def ensure_state_tables(cur):
+    for ddl in STATE_DDL:
+        cur.execute(ddl)
+
+
+def state_exists(cur):
+    cur.execute("SELECT to_regclass('pgshift_state.loaded_tables') IS NOT NULL"
+                " AND to_regclass('pgshift_state.steps') IS NOT NULL")
+    return cur.fetchone()[0]
+
+
+def read_state(cur, manifest_id):
+    """({"schema.table": {rows, rejected, seconds}}, {(phase, step)}) recorded for this manifest."""
+    if not state_exists(cur):
+        return {}, set()
+    cur.execute("SELECT schema_name, table_name, rows, rejected, seconds FROM pgshift_state.loaded_tables"
+                " WHERE manifest_id = %s", (manifest_id,))
+    tables = {"%s.%s" % (s, t): {"rows": r, "rejected": rej, "seconds": sec}
+              for s, t, r, rej, sec in cur.fetchall()}
+    cur.execute("SELECT phase, step FROM pgshift_state.steps WHERE manifest_id = %s", (manifest_id,))
+    return tables, {(p, s) for p, s in cur.fetchall()}
+
+
+def record_table(cur, manifest_id, schema, table, *, rows, rejected, nbytes, seconds):
+    """In the table's load transaction: the load is done exactly when this row is committed."""
+    cur.execute("DELETE FROM pgshift_state.loaded_tables WHERE manifest_id = %s AND schema_name = %s"
+                " AND table_name = %s", (manifest_id, schema, table))
+    cur.execute("INSERT INTO pgshift_state.loaded_tables"
+                " (manifest_id, schema_name, table_name, rows, rejected, bytes, seconds)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (manifest_id, schema, table, rows, rejected, nbytes, seconds))
+
+
+def forget_table_steps(cur, manifest_id, schema, table):
+    """A freshly created table has none of its post-data objects any more."""
+    cur.execute("DELETE FROM pgshift_state.steps WHERE manifest_id = %s AND phase = 'post'"
+                " AND schema_name = %s AND table_name = %s", (manifest_id, schema, table))
+
+
+def record_step(cur, manifest_id, phase, step, *, kind, schema=None, table=None, name=None, seconds=0.0):
+    cur.execute("INSERT INTO pgshift_state.steps"
+                " (manifest_id, phase, step, kind, schema_name, table_name, name, seconds)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (manifest_id, phase, step)"
+                " DO UPDATE SET seconds = EXCLUDED.seconds, done_at = now()",
+                (manifest_id, phase, step, kind, schema, table, name, seconds))
+
+
+def table_exists(cur, schema, table):
+    cur.execute("SELECT to_regclass(%s) IS NOT NULL", (qname(schema, table),))
+    return cur.fetchone()[0]
+
+
+def _constraint(cur, schema, table, name):
+    cur.execute("SELECT convalidated FROM pg_constraint WHERE conname = %s AND conrelid = to_regclass(%s)",
+                (name, qname(schema, table)))
+    row = cur.fetchone()
+    return None if row is None else row[0]
+
+
+def constraint_state(cur, schema, table, name):
+    """'valid', 'not_valid' or None (absent)."""
+    valid = _constraint(cur, schema, table, name)
+    return None if valid is None else ("valid" if valid else "not_valid")
+
+
+def object_exists(cur, kind, schema, table, name):
+    """Whether a post-data object is already there (None: not checkable, rely on the record)."""
+    if not name:
+        return None
+    if kind in ("primary_key", "unique", "foreign_key", "check"):
+        if _constraint(cur, schema, table, name) is not None:
+            return True
+        if kind != "unique":
+            return False
+        kind = "index"  # a unique key may be written as CREATE UNIQUE INDEX
+    if kind in ("index", "view"):
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", (qname(schema, name),))
+        return cur.fetchone()[0]
+    if kind == "trigger":
+        cur.execute("SELECT 1 FROM pg_trigger WHERE tgname = %s AND tgrelid = to_regclass(%s)",
+                    (name, qname(schema, table)))
+        return cur.fetchone() is not None
+    return None
