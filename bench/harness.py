@@ -4,6 +4,7 @@ one command or several in parallel; medians over repeated runs.
     m = run(["mariadb-dump", ...], stdout_path="dump.sql")       # -> Measured
     m = run_parallel([Command([...]), Command([...])], workers=2)   # wall time of the group
 """
+import contextlib
 import os
 import statistics
 import subprocess
@@ -13,6 +14,7 @@ import time
 import psutil
 
 POLL_SECONDS = 0.05
+NOT_AVAILABLE = "not available"
 
 
 class StepFailed(Exception):
@@ -22,7 +24,7 @@ class StepFailed(Exception):
 class Command:
     """One process to run: argv, optional stdin/stdout files, extra environment."""
 
-    def __init__(self, argv, stdin_path=None, stdout_path=None, env=None, weight=0, label=None):
+    def __init__(self, argv, *, stdin_path=None, stdout_path=None, env=None, weight=0, label=None):
         self.argv = [str(a) for a in argv]
         self.stdin_path = stdin_path
         self.stdout_path = stdout_path
@@ -34,7 +36,10 @@ class Command:
 class Measured:
     def __init__(self, seconds, peak_rss, outputs):
         self.seconds = seconds
-        self.peak_rss = peak_rss  # bytes: the largest sum of RSS over the tree(s) seen at once
+        # bytes: the largest sum of RSS over the process tree(s) seen at once, polled every 50 ms
+        # (a process shorter than one poll shows 0; wait4's ru_maxrss is not used: after fork it
+        # counts the parent Python's pages)
+        self.peak_rss = peak_rss
         self.outputs = outputs    # [(label, stdout text or None, stderr text)]
 
     def as_dict(self):
@@ -48,7 +53,7 @@ class _RssPoller(threading.Thread):
         super().__init__(daemon=True)
         self.pids = set()
         self.peak = 0
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._lock = threading.Lock()
 
     def add(self, pid):
@@ -66,32 +71,26 @@ class _RssPoller(threading.Thread):
             except psutil.Error:
                 continue
             for p in procs:
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += p.memory_info().rss
-                except psutil.Error:
-                    pass
         self.peak = max(self.peak, total)
 
     def run(self):
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self.sample()
-            self._stop.wait(POLL_SECONDS)
+            self._halt.wait(POLL_SECONDS)
 
     def stop(self):
-        self._stop.set()
+        self._halt.set()
         self.join()
 
 
 def _start(cmd, poller):
     env = dict(os.environ, **(cmd.env or {}))
-    stdin = open(cmd.stdin_path, "rb") if cmd.stdin_path else subprocess.DEVNULL
-    stdout = open(cmd.stdout_path, "wb") if cmd.stdout_path else subprocess.PIPE
-    try:
+    with contextlib.ExitStack() as files:
+        stdin = files.enter_context(open(cmd.stdin_path, "rb")) if cmd.stdin_path else subprocess.DEVNULL
+        stdout = files.enter_context(open(cmd.stdout_path, "wb")) if cmd.stdout_path else subprocess.PIPE
         proc = subprocess.Popen(cmd.argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, env=env)
-    finally:
-        for f in (stdin, stdout):
-            if hasattr(f, "close"):
-                f.close()
     poller.add(proc.pid)
     # Drain pipes in threads so a chatty process never blocks on a full pipe.
     result = {"stdout": None, "stderr": b""}
@@ -137,15 +136,16 @@ def run_parallel(commands, workers=1, check=True):
         seconds = time.perf_counter() - started
         poller.sample()
         poller.stop()
-        for cmd, proc, _result, _readers in running:
+        for _cmd, proc, _result, _readers in running:
             proc.kill()
     if failures and check:
         raise StepFailed("; ".join(failures))
     return Measured(seconds, poller.peak, outputs)
 
 
-def run(argv, stdin_path=None, stdout_path=None, env=None, check=True, label=None):
-    return run_parallel([Command(argv, stdin_path, stdout_path, env, label=label)], 1, check)
+def run(argv, *, stdin_path=None, stdout_path=None, env=None, check=True, label=None):
+    cmd = Command(argv, stdin_path=stdin_path, stdout_path=stdout_path, env=env, label=label)
+    return run_parallel([cmd], 1, check)
 
 
 def _tail(text, limit=600):
@@ -156,3 +156,41 @@ def _tail(text, limit=600):
 def median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
+
+
+class Measurement:
+    """The runs of one measured path: each run's figures, or why it could not run."""
+
+    def __init__(self, key, label, notes=""):
+        self.key = key
+        self.label = label
+        self.notes = notes
+        self.runs = []
+        self.status = "ok"
+        self.reason = None
+        self.extra = {}
+
+    def unavailable(self, reason):
+        self.status, self.reason = NOT_AVAILABLE, reason
+
+    def failed(self, reason):
+        self.status, self.reason = "failed", reason
+
+    @property
+    def active(self):
+        return self.status == "ok"
+
+    def median(self, field="seconds"):
+        return median([r.get(field) for r in self.runs])
+
+    def as_dict(self):
+        out = {"label": self.label, "status": self.status, "reason": self.reason, "notes": self.notes,
+               "runs": self.runs}
+        if self.runs:
+            out["median_seconds"] = self.median()
+            out["peak_rss_mb"] = max(r.get("peak_rss_mb") or 0 for r in self.runs)
+            for field in ("rows_missing", "rows_per_s", "mb_per_s"):
+                if any(field in r for r in self.runs):
+                    out[field] = self.median(field)
+        out.update(self.extra)
+        return out

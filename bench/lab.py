@@ -104,7 +104,8 @@ class Lab:
     def machine_facts(self):
         def cmd_version(argv):
             try:
-                return subprocess.run(argv, capture_output=True, text=True, timeout=60).stdout.strip()
+                return subprocess.run(argv, check=False, capture_output=True, text=True,
+                                      timeout=60).stdout.strip()
             except (OSError, subprocess.SubprocessError) as err:
                 return "unavailable: %s" % err
         vec = self.pg_query(None, "SELECT default_version, installed_version FROM pg_available_extensions"

@@ -12,6 +12,7 @@ physical bound (COPY into bare PostgreSQL tables). Same seed and scale -> byte-i
 About 13 rows and 550 bytes of mysqldump output per employee: 330,000 employees -> ~4.3M rows,
 ~180 MB of dump.
 """
+import contextlib
 import datetime
 import hashlib
 import json
@@ -227,10 +228,11 @@ def generate(out_dir, employees=330_000, seed=42):
             return meta["rows"]
         os.unlink(stamp)
     rng = random.Random(seed)
-    files = {t: open(os.path.join(out_dir, t + ".tsv"), "w", encoding="utf-8", newline="\n")
-             for t in TABLE_ORDER}
     rows = dict.fromkeys(TABLE_ORDER, 0)
-    try:
+    with contextlib.ExitStack() as stack:
+        files = {t: stack.enter_context(open(os.path.join(out_dir, t + ".tsv"), "w", encoding="utf-8",
+                                             newline="\n"))
+                 for t in TABLE_ORDER}
         for code, name in DEPARTMENTS:
             files["departments"].write("%s\t%s\n" % (code, name))
         rows["departments"] = len(DEPARTMENTS)
@@ -243,9 +245,6 @@ def generate(out_dir, employees=330_000, seed=42):
             if emp_no % 5000 == 0:
                 _flush(buffers, files)
         _flush(buffers, files)
-    finally:
-        for f in files.values():
-            f.close()
     with open(stamp + ".tmp", "w") as f:
         json.dump({"fingerprint": fp, "rows": rows, "sha256": _digest(out_dir)}, f, indent=1)
     os.replace(stamp + ".tmp", stamp)
@@ -281,7 +280,7 @@ def mariadb_has(defaults_file, database, fp):
            "EXISTS (SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '%s')"
            % (META_DB, database, database))
     res = subprocess.run(["mariadb", "--defaults-extra-file=" + defaults_file, "-N", "-B", "-e", sql],
-                         capture_output=True, text=True)
+                         check=False, capture_output=True, text=True)
     return res.returncode == 0 and res.stdout.strip() == fp
 
 

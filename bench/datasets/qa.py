@@ -71,11 +71,12 @@ def bad_embedding(kind, texts):
     if kind == "short":
         pairs = pairs[:-1]
     elif kind == "nan":
-        pairs[3] = ("3", "NaN")
+        pairs[min(3, n - 1)] = (str(min(3, n - 1)), "NaN")
     elif kind == "string":
-        pairs[5] = ("5", '"0.5"')
-    elif kind == "missing":
-        pairs = pairs[:17] + pairs[18:] + [(str(n), texts[17])]
+        pairs[min(5, n - 1)] = (str(min(5, n - 1)), '"0.5"')
+    elif kind == "missing":  # key "17" (or the last one for small vectors) replaced by key "n"
+        gone = min(17, n - 1)
+        pairs = pairs[:gone] + pairs[gone + 1:] + [(str(n), texts[gone])]
     elif kind == "extra":
         pairs.append((str(n), "0.25"))
     elif kind == "infinity":

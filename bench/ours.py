@@ -1,0 +1,218 @@
+"""Our tools as the benchmark drives them: the console verbs of bin/pgshift, as a user would run
+them, each a separate measured process. A verb whose cli_<verb>.py has not landed makes its rows
+"not available" (never an estimate).
+
+Measurements (keys in the results JSON):
+  ours_transform_1   transform with one job (MB/s per core)
+  ours_transform_n   transform with all cores (when the transform takes --jobs)
+  ours_load          (b) load of an already transformed migration dir, with keys, indexes, FKs
+  ours_dump_path     dump file -> transform -> load -> (embeddings) -> sequences, one after another
+  ours_e2e           (c) the same with transform and load overlapping, when the tools support it
+  ours_live          live-copy from the live MariaDB -> (embeddings) -> sequences
+  ours_verify        verify (checksums) of the dump path's result against MariaDB
+"""
+import json
+import os
+import shutil
+import sys
+
+from . import harness
+from .harness import Measurement
+
+VERB_FILES = {"transform": "cli_transform.py", "load": "cli_load.py", "live-copy": "cli_live_copy.py",
+              "embeddings": "cli_embeddings.py", "sequences": "cli_sequences.py", "verify": "cli_verify.py"}
+
+
+class Ours:
+    def __init__(self, lab, root):
+        self.lab = lab
+        self.root = root
+        self.bin = [sys.executable, os.path.join(root, "bin", "pgshift")]
+
+    # What is there -----------------------------------------------------------------------------
+    def has(self, verb):
+        return os.path.exists(os.path.join(self.root, "plugins", "module_utils", VERB_FILES[verb]))
+
+    def help_text(self, verb):
+        m = harness.run([*self.bin, verb, "--help"], check=False, label="pgshift %s --help" % verb)
+        return (m.outputs[0][1] or "") + m.outputs[0][2]
+
+    def missing(self, *verbs):
+        gone = [v for v in verbs if not self.has(v)]
+        return ("`bin/pgshift %s` has not landed (plugins/module_utils/%s missing)"
+                % (", ".join(gone), ", ".join(VERB_FILES[v] for v in gone))) if gone else None
+
+    def pg_args(self, database):
+        p = self.lab.pg
+        return ["--pg-host", p["host"], "--pg-port", str(p["port"]), "--pg-user", p["user"],
+                "--pg-passfile", p["passfile"], "--pg-database", database]
+
+    def mysql_args(self):
+        return ["--mysql-defaults-file", self.lab.my_cnf]
+
+    # Declarations ------------------------------------------------------------------------------
+    def declare(self, data, ms):
+        emb = " -> embeddings" if data.has_embeddings else ""
+        ms["ours_transform_1"] = Measurement("ours_transform_1", "ours: transform, 1 job",
+                                             "bin/pgshift transform --jobs 1: dump file -> migration dir")
+        ms["ours_transform_n"] = Measurement("ours_transform_n", "ours: transform, all cores",
+                                             "bin/pgshift transform --jobs %d" % os.cpu_count())
+        ms["ours_load"] = Measurement("ours_load", "ours: load (b)",
+                                      "bin/pgshift load of a transformed dir: COPY, keys, indexes, FKs, "
+                                      "ANALYZE")
+        ms["ours_dump_path"] = Measurement("ours_dump_path", "ours: dump path, sequential",
+                                           "dump file -> transform -> load%s -> sequences" % emb)
+        ms["ours_e2e"] = Measurement("ours_e2e", "ours: end to end (c)",
+                                     "dump file -> transform overlapping load%s -> sequences" % emb)
+        ms["ours_live"] = Measurement("ours_live", "ours: live path",
+                                      "live-copy from MariaDB%s -> sequences" % emb)
+        ms["ours_verify"] = Measurement("ours_verify", "ours: verify (checksums)",
+                                        "bin/pgshift verify --mode checksums of the dump path's result")
+        needs = {"ours_transform_1": ("transform",), "ours_transform_n": ("transform",),
+                 "ours_load": ("transform", "load"),
+                 "ours_dump_path": ("transform", "load", "sequences"),
+                 "ours_e2e": ("transform", "load", "sequences"),
+                 "ours_live": ("live-copy", "sequences"),
+                 "ours_verify": ("transform", "load", "verify")}
+        if data.has_embeddings:
+            for key in ("ours_dump_path", "ours_e2e", "ours_live"):
+                needs[key] = (*needs[key], "embeddings")
+        for key, verbs in needs.items():
+            why = self.missing(*verbs)
+            if why:
+                ms[key].unavailable(why)
+        if ms["ours_transform_n"].active and "--jobs" not in self.help_text("transform"):
+            ms["ours_transform_n"].unavailable("`bin/pgshift transform` takes no --jobs option")
+        if ms["ours_e2e"].active and not self.supports_overlap():
+            ms["ours_e2e"].unavailable("transform and load do not overlap yet (no streaming option): "
+                                       "see the sequential dump path")
+
+    def supports_overlap(self):
+        return "--load" in self.help_text("transform")
+
+    # Steps (each one measured process) ---------------------------------------------------------
+    def _run(self, argv, label):
+        m = harness.run([*self.bin, *argv], label=label)
+        out = m.outputs[0][1] or ""
+        try:
+            report = json.loads(out) if out.strip() else {}
+        except ValueError:
+            report = {"unparsed_stdout": out[-500:]}
+        return m, report
+
+    def transform(self, dump, dest, jobs):
+        if os.path.exists(dest):
+            shutil.rmtree(dest)
+        argv = ["transform", dump, dest]
+        if jobs:
+            argv += ["--jobs", str(jobs)]
+        return self._run(argv, "pgshift transform")
+
+    def load(self, src, database):
+        return self._run(["load", src, *self.pg_args(database)], "pgshift load")
+
+    def sequences(self, src, database, schema):
+        return self._run(["sequences", "--schemas", schema, "--src", src, *self.pg_args(database)],
+                         "pgshift sequences")
+
+    def embeddings(self, database, spec):
+        argv = ["embeddings", "--table", spec["table"], "--column", spec["column"],
+                "--dimensions", str(spec["dimensions"]), *self.pg_args(database)]
+        return self._run(argv, "pgshift embeddings")
+
+    def live_copy(self, data, dest, database):
+        if os.path.exists(dest):
+            shutil.rmtree(dest)
+        argv = ["live-copy", "--databases", data.mysql_db, "--dest", dest, *self.mysql_args(),
+                *self.pg_args(database)]
+        return self._run(argv, "pgshift live-copy")
+
+    def verify(self, src, database, report_path):
+        argv = ["verify", "--src", src, "--mode", "checksums", "--report-path", report_path,
+                *self.mysql_args(), *self.pg_args(database)]
+        return self._run(argv, "pgshift verify")
+
+    # Measurements ------------------------------------------------------------------------------
+    def measure_all(self, bench, data, ms, dump, run):
+        work = bench.work
+        dir1 = os.path.join(work, "%s-migration-1" % data.name)
+        dirn = os.path.join(work, "%s-migration-n" % data.name)
+        bench.measure(ms["ours_transform_1"], run, lambda r: self.m_transform(dump, dir1, 1))
+        bench.measure(ms["ours_transform_n"], run, lambda r: self.m_transform(dump, dirn, os.cpu_count()))
+        ready = dir1 if ms["ours_transform_1"].runs else None
+        if ready is None and ms["ours_load"].active:
+            ms["ours_load"].failed("no transformed migration dir (the transform failed)")
+        bench.measure(ms["ours_load"], run, lambda r: self.m_load(bench, data, ready, r))
+        bench.measure(ms["ours_dump_path"], run,
+                      lambda r: self.m_dump_path(bench, data, dump, r, ms["ours_verify"]))
+        bench.measure(ms["ours_live"], run, lambda r: self.m_live(bench, data, r))
+
+    def m_transform(self, dump, dest, jobs):
+        m, report = self.transform(dump, dest, jobs)
+        rec = m.as_dict()
+        size = os.path.getsize(dump)
+        rec["mb_per_s"] = round(size / 2**20 / m.seconds, 1)
+        rec["mb_per_s_per_core"] = round(rec["mb_per_s"] / jobs, 1)
+        rec["rows"] = _rows_of(report)
+        return rec
+
+    def m_load(self, bench, data, src, run):
+        db = bench.fresh_db("ours_load_" + data.name, run)
+        m, report = self.load(src, db)
+        rec = m.as_dict()
+        bench.check_rows(data, db, data.schema, rec)
+        self.lab.drop_pg_database(db)
+        return rec
+
+    def _after_data(self, data, src, db, phases, rss):
+        """The steps after the data is in: embeddings (index), then sequences."""
+        for spec in getattr(data, "embedding_specs", lambda: [])():
+            m, _ = self.embeddings(db, spec)
+            phases["embeddings"] = round(phases.get("embeddings", 0) + m.seconds, 3)
+            rss = max(rss, m.peak_rss)
+        m, _ = self.sequences(src, db, data.schema)
+        phases["sequences"] = round(m.seconds, 3)
+        return max(rss, m.peak_rss)
+
+    def m_dump_path(self, bench, data, dump, run, verify):
+        db = bench.fresh_db("ours_dump_" + data.name, run)
+        src = os.path.join(bench.work, "%s-migration-path" % data.name)
+        phases = {}
+        t, _ = self.transform(dump, src, None)
+        phases["transform"] = round(t.seconds, 3)
+        ld, _ = self.load(src, db)
+        phases["load"] = round(ld.seconds, 3)
+        rss = self._after_data(data, src, db, phases, max(t.peak_rss, ld.peak_rss))
+        rec = {"seconds": round(sum(phases.values()), 3), "phases": phases,
+               "peak_rss_mb": round(rss / 2**20, 1)}
+        bench.check_rows(data, db, data.schema, rec)
+        bench.measure(verify, run, lambda r: self.m_verify(src, db, bench.work, data))
+        self.lab.drop_pg_database(db)
+        return rec
+
+    def m_live(self, bench, data, run):
+        db = bench.fresh_db("ours_live_" + data.name, run)
+        src = os.path.join(bench.work, "%s-migration-live" % data.name)
+        phases = {}
+        lc, _ = self.live_copy(data, src, db)
+        phases["live_copy"] = round(lc.seconds, 3)
+        rss = self._after_data(data, src, db, phases, lc.peak_rss)
+        rec = {"seconds": round(sum(phases.values()), 3), "phases": phases,
+               "peak_rss_mb": round(rss / 2**20, 1)}
+        bench.check_rows(data, db, data.schema, rec)
+        self.lab.drop_pg_database(db)
+        return rec
+
+    def m_verify(self, src, db, work, data):
+        report_path = os.path.join(work, "%s-verify.json" % data.name)
+        m, report = self.verify(src, db, report_path)
+        rec = m.as_dict()
+        rec["verify_failed"] = bool(report.get("failed"))
+        return rec
+
+
+def _rows_of(report):
+    tables = report.get("tables") if isinstance(report, dict) else None
+    if isinstance(tables, dict):
+        return sum(t.get("rows", 0) for t in tables.values() if isinstance(t, dict))
+    return None

@@ -1,0 +1,167 @@
+"""Results of one benchmark run: same-run ratios with their goals, the JSON files, the Markdown table.
+
+Every figure in the table is read from the result dict that is written to bench/results/, so the
+README (which includes bench/results/latest.md) shows only what a JSON file holds.
+"""
+import json
+import os
+
+# (name, numerator, denominator, goal, note): goals from the issues (load, live_copy, embeddings,
+# transform, verify). The first available key of a tuple is used.
+RATIOS = (
+    ("ours load (b) / bound (a)", ("ours_load",), ("bound",), ("<=", 1.15), ""),
+    ("ours end to end (c) / bound (a)", ("ours_e2e", "ours_dump_path"), ("bound",), None, ""),
+    ("ours live / bound (a)", ("ours_live",), ("bound",), ("<=", 1.5), ""),
+    ("pgloader (d) / ours end to end (c)", ("pgloader",), ("ours_e2e", "ours_dump_path"), (">=", 1.5), ""),
+    ("pgloader (d) / ours live", ("pgloader",), ("ours_live",), (">=", 2.5), ""),
+    ("guide / ours dump path", ("guide",), ("ours_e2e", "ours_dump_path"), None, ""),
+    ("verify checksums / mysqldump", ("ours_verify",), ("mysqldump",), ("<=", 2.0), ""),
+)
+QA_RATIOS = (
+    ("ours dump path / bound (embeddings)", ("ours_e2e", "ours_dump_path"), ("bound",), ("<=", 2.0), ""),
+    ("ours live / bound (embeddings)", ("ours_live",), ("bound",), None, ""),
+    ("guide's loop (extrapolated) / ours dump path", ("guide_loop",), ("ours_e2e", "ours_dump_path"),
+     (">=", 100.0), ""),
+    ("pgloader / ours dump path", ("pgloader",), ("ours_e2e", "ours_dump_path"), None,
+     "pgloader leaves embeddings as text"),
+    ("HNSW build: server defaults / our settings", ("hnsw_defaults",), ("hnsw_ours",), None, ""),
+)
+
+
+def _pick(measurements, keys):
+    for key in keys:
+        m = measurements.get(key)
+        if m and m.get("status") == "ok" and m.get("median_seconds"):
+            return key, m["median_seconds"]
+    return None, None
+
+
+def _ratio(measurements, spec):
+    name, num_keys, den_keys, goal, note = spec
+    num_key, num = _pick(measurements, num_keys)
+    den_key, den = _pick(measurements, den_keys)
+    entry = {"name": name, "numerator": num_key, "denominator": den_key, "goal": None, "met": None,
+             "note": note}
+    if goal:
+        entry["goal"] = "%s %g" % goal
+    if num is None or den is None:
+        entry["value"] = None
+        missing = [k for k, v in ((num_keys[0], num), (den_keys[0], den)) if v is None]
+        entry["note"] = ("not available (%s)" % ", ".join(missing)) + (("; " + note) if note else "")
+        return entry
+    entry["value"] = round(num / den, 3)
+    if goal:
+        entry["met"] = entry["value"] <= goal[1] if goal[0] == "<=" else entry["value"] >= goal[1]
+    if den_key == "ours_dump_path" and den_keys[0] == "ours_e2e":
+        entry["note"] = "sequential dump path (transform and load do not overlap)" + (
+            ("; " + note) if note else "")
+    return entry
+
+
+def ratios(result):
+    out = {}
+    for name, ds in result["datasets"].items():
+        specs = QA_RATIOS if name == "qa" else RATIOS
+        out[name] = [_ratio(ds.get("measurements", {}), spec) for spec in specs]
+    return out
+
+
+def write(result, results_dir):
+    """<mode>-<timestamp>.json (kept), latest[-quick].json and latest[-quick].md (overwritten)."""
+    os.makedirs(results_dir, exist_ok=True)
+    stamp = result["started_at"].replace(":", "").replace("+0000", "Z").replace("+00:00", "Z")
+    suffix = "" if result["mode"] == "full" else "-quick"
+    paths = [os.path.join(results_dir, "%s-%s.json" % (result["mode"], stamp)),
+             os.path.join(results_dir, "latest%s.json" % suffix)]
+    for path in paths:
+        _atomic_write(path, json.dumps(result, indent=1, sort_keys=False) + "\n")
+    md = os.path.join(results_dir, "latest%s.md" % suffix)
+    _atomic_write(md, markdown(result))
+    return [*paths, md]
+
+
+def _atomic_write(path, text):
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
+def _fmt(value, digits=2):
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, int) or (isinstance(value, float) and value >= 1000):
+        return f"{value:,.0f}"
+    return ("{:.%df}" % digits).format(value)
+
+
+def markdown(result):
+    mach = result["machine"]
+    lines = ["### Benchmark (%s run, %s)" % (result["mode"], result["started_at"]), "",
+             "Machine: %s cores (%s), %s GB RAM; MariaDB %s, PostgreSQL %s, pgvector %s, %s, Python %s. "
+             "Load average at start %s, at end %s (shared machine: other work may run). "
+             "Runs per measurement: %s (median). Source: bench/results/latest%s.json."
+             % (mach["nproc"], mach.get("cpu"), mach.get("memory_gb"), mach.get("mariadb"),
+                mach.get("postgresql"), mach.get("pgvector"), " ".join(mach.get("pgloader") or []) or
+                "pgloader ?", mach.get("python"), mach.get("load_average_start"),
+                mach.get("load_average_end"), result["scale"]["runs"],
+                "" if result["mode"] == "full" else "-quick"), ""]
+    for name, ds in result["datasets"].items():
+        lines += _dataset_table(name, ds)
+        lines += _ratio_table(result.get("ratios", {}).get(name, []))
+    return "\n".join(lines) + "\n"
+
+
+def _dataset_table(name, ds):
+    if ds.get("status") != "ok":
+        return ["#### %s: %s" % (name, ds.get("status")), "", "%s" % ds.get("reason"), ""]
+    dump_mb = (ds.get("dump_bytes") or 0) / 2**20
+    out = ["#### %s: %s rows, %.1f MB of dump" % (name, _fmt(ds["rows_total"]), dump_mb), "",
+           "| measurement | median s | vs bound | peak RSS MB | rows/s | MB/s | rows missing | notes |",
+           "|---|---:|---:|---:|---:|---:|---:|---|"]
+    ms = ds["measurements"]
+    bound = (ms.get("bound") or {}).get("median_seconds")
+    for m in ms.values():
+        if m["status"] != "ok":
+            out.append("| %s | %s | | | | | | %s |" % (m["label"], m["status"], _cell(m.get("reason"))))
+            continue
+        sec = m.get("median_seconds")
+        vs = _fmt(sec / bound) + "x" if bound and sec else "–"
+        mbps = m.get("mb_per_s")
+        if m.get("runs") and "mb_per_s_per_core" in m["runs"][0]:
+            mbps = m["runs"][0]["mb_per_s"]
+        out.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            m["label"], _fmt(sec), vs, _fmt(m.get("peak_rss_mb"), 0), _fmt(m.get("rows_per_s")),
+            _fmt(mbps, 1), _fmt(m.get("rows_missing")), _cell(_notes(m))))
+    out.append("")
+    return out
+
+
+def _notes(m):
+    parts = [m.get("notes") or ""]
+    runs = m.get("runs") or []
+    if runs and runs[-1].get("phases"):
+        parts.append("phases (last run): " + ", ".join("%s %.2fs" % kv for kv in runs[-1]["phases"].items()))
+    if runs and "psql_sample_fraction" in runs[-1] and runs[-1]["psql_sample_fraction"] < 1:
+        parts.append("psql extrapolated from %s of %s INSERTs" % (_fmt(runs[-1]["psql_sample_rows"]),
+                                                                  "its"))
+    if m.get("extrapolated_from"):
+        parts.append("extrapolated from %s" % m["extrapolated_from"])
+    return "; ".join(p for p in parts if p)
+
+
+def _cell(text):
+    return (text or "").replace("|", "\\|").replace("\n", " ")[:400]
+
+
+def _ratio_table(entries):
+    if not entries:
+        return []
+    out = ["| ratio (same run) | value | goal | met | note |", "|---|---:|---|---|---|"]
+    for e in entries:
+        out.append("| %s | %s | %s | %s | %s |" % (e["name"], _fmt(e["value"]) if e["value"] is not None
+                                                   else "–", e["goal"] or "", _fmt(e["met"])
+                                                   if e["met"] is not None else "", _cell(e["note"])))
+    out.append("")
+    return out

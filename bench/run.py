@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""`make bench`: every way of moving the same MariaDB data into PostgreSQL, measured in one run.
+
+    python bench/run.py            # full scale (>= 4M rows, 20,000 x 1536 embeddings), 3 runs each
+    python bench/run.py --quick    # tiny scale, 1 run each: the CI smoke test of the harness
+
+Absolute times on shared machines drift; ratios measured in the same run do not. Each measurement
+runs `runs` times in rounds (round 1 of everything, then round 2...) so drift hits all paths alike;
+the median is reported. A path whose tool is missing or fails is reported as such, never estimated.
+Results: bench/results/<mode>-<timestamp>.json, bench/results/latest[-quick].{json,md}; the
+Markdown table is printed at the end.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from bench import harness, report  # noqa: E402
+from bench.datasets_registry import EmployeesData, qa_module  # noqa: E402
+from bench.harness import NOT_AVAILABLE, Measurement  # noqa: E402
+from bench.lab import Lab  # noqa: E402
+from bench.ours import Ours  # noqa: E402
+
+SCALES = {
+    # default: ~4.0M rows, ~185 MB of dump. guide_psql_fraction < 1 runs the guide's psql step on a
+    # proportional sample of its INSERTs and extrapolates (for data it actually loads row by row).
+    "full": {"employees": 300_000, "qa_rows": 20_000, "qa_dims": 1536, "runs": 3,
+             "guide_psql_fraction": 1.0, "guide_loop_sample": 1000},
+    "quick": {"employees": 1_500, "qa_rows": 60, "qa_dims": 1536, "runs": 1,
+              "guide_psql_fraction": 1.0, "guide_loop_sample": 20},
+}
+class Bench:
+    def __init__(self, mode, lab, work):
+        self.mode = mode
+        self.scale = SCALES[mode]
+        self.lab = lab
+        self.work = work
+        self.ours = Ours(lab, ROOT)
+        self.tag = "%d" % os.getpid()
+        self.log_lines = []
+
+    def log(self, msg):
+        line = "[bench %s] %s" % (time.strftime("%H:%M:%S"), msg)
+        self.log_lines.append(line)
+        print(line, file=sys.stderr, flush=True)
+
+    # One fresh PostgreSQL database per run ----------------------------------------------------
+    def fresh_db(self, key, run):
+        name = "bench_%s_%s_%d" % (key, self.tag, run)
+        self.lab.create_pg_database(name)
+        return name
+
+    def check_rows(self, data, db, schema, record):
+        """Rows present after a path, compared with the source (an honest count, not timed)."""
+        counts = self.lab.pg_counts(db, schema, data.tables)
+        loaded = sum(v or 0 for v in counts.values())
+        record["rows_loaded"] = loaded
+        record["rows_missing"] = data.total_rows() - loaded
+        if record["seconds"]:
+            record["rows_per_s"] = round(loaded / record["seconds"])
+        return counts
+
+    def measure(self, m, run, fn):
+        """Run one timed attempt of measurement m; a failure marks m failed with its reason."""
+        if not m.active:
+            return
+        self.log("%s: run %d" % (m.label, run + 1))
+        try:
+            record = fn(run)
+        except (harness.StepFailed, OSError, RuntimeError) as err:
+            m.failed(str(err)[:2000])
+            self.log("%s: FAILED: %s" % (m.label, str(err)[:300]))
+            return
+        except Exception as err:  # psycopg2 errors and the like: report, keep measuring the others
+            m.failed("%s: %s" % (type(err).__name__, str(err)[:2000]))
+            self.log("%s: FAILED: %s" % (m.label, str(err)[:300]))
+            return
+        m.runs.append(record)
+        self.log("%s: %.2f s" % (m.label, record["seconds"]))
+
+    # mysqldump (context) ------------------------------------------------------------------------
+    def mysqldump(self, data, path, run):
+        m = harness.run(["mariadb-dump", "--defaults-extra-file=" + self.lab.my_cnf,
+                         "--single-transaction", "--hex-blob", "--databases", data.mysql_db],
+                        stdout_path=path, label="mariadb-dump")
+        rec = m.as_dict()
+        rec["bytes"] = os.path.getsize(path)
+        rec["mb_per_s"] = round(rec["bytes"] / 2**20 / m.seconds, 1)
+        return rec
+
+    # (a) the physical bound ---------------------------------------------------------------------
+    def bound(self, data, run, keep=False):
+        """COPY of ready TSV into bare tables (CREATE + COPY FREEZE in one transaction per table,
+        tables in parallel), then the same keys and indexes (in parallel), FKs (NOT VALID +
+        VALIDATE), ANALYZE: what any loader must do at least."""
+        db = self.fresh_db("bound_" + data.name, run)
+        schema = data.schema
+        scripts = os.path.join(self.work, "bound-" + data.name)
+        os.makedirs(scripts, exist_ok=True)
+        env = self.lab.pg_env
+        phases = {}
+        rss = 0
+
+        def step(name, commands, workers=1):
+            nonlocal rss
+            m = harness.run_parallel(commands, workers)
+            phases[name] = round(m.seconds, 3)
+            rss = max(rss, m.peak_rss)
+
+        psql = self.lab.psql
+        step("pre_data", [harness.Command(psql(db, "-v", "ON_ERROR_STOP=1", "-c",
+                                               data.create_schema_sql(schema)), env=env)])
+        copies = []
+        for table, create in data.create_table_sql(schema).items():
+            path = os.path.join(scripts, "copy-%s.sql" % table)
+            with open(path, "w") as f:
+                f.write("BEGIN;\n%s\n\\copy %s.%s FROM '%s' WITH (FREEZE)\nCOMMIT;\n"
+                        % (create, schema, table, data.tsv_path(table)))
+            copies.append(harness.Command(psql(db, "-v", "ON_ERROR_STOP=1", "-f", path), env=env,
+                                          weight=data.tsv_bytes(table), label="copy " + table))
+        step("copy", copies, os.cpu_count())
+        mwm = ["-c", "SET maintenance_work_mem = '512MB'"]
+        step("indexes", [harness.Command(psql(db, "-v", "ON_ERROR_STOP=1", *mwm, "-c", sql), env=env,
+                                         weight=_weight_of(sql, data))
+                         for sql in data.index_statements(schema)], os.cpu_count())
+        fks = [a for sql in data.fk_statements(schema) for a in ("-c", sql)]
+        if fks:
+            step("foreign_keys", [harness.Command(psql(db, "-v", "ON_ERROR_STOP=1", *fks), env=env)])
+        extra = [a for sql in data.extra_post_statements(schema) for a in ("-c", sql)]
+        if extra:
+            step("other_post_data", [harness.Command(psql(db, "-v", "ON_ERROR_STOP=1", *mwm, *extra),
+                                                     env=env)])
+        step("analyze", [harness.Command(psql(db, "-c", "ANALYZE"), env=env)])
+        rec = {"seconds": round(sum(phases.values()), 3), "phases": phases,
+               "peak_rss_mb": round(rss / 2**20, 1)}
+        self.check_rows(data, db, schema, rec)
+        if not keep:
+            self.lab.drop_pg_database(db)
+        return rec
+
+    # (d) pgloader -------------------------------------------------------------------------------
+    def pgloader(self, data, run):
+        """pgloader with its defaults, from the live MariaDB into a fresh database. Credentials are
+        in a load-command file of mode 0600 (deleted afterwards), never on its command line."""
+        db = self.fresh_db("pgloader_" + data.name, run)
+        root = os.path.join(self.work, "pgloader-" + data.name)
+        os.makedirs(root, exist_ok=True)
+        with self.lab.pgloader_command_file(data.mysql_db, db) as cmdfile:
+            m = harness.run(["pgloader", "--root-dir", root, "--no-ssl-cert-verification", cmdfile],
+                            label="pgloader")
+        rec = m.as_dict()
+        summary = [line for line in (m.outputs[0][1] or "").splitlines() + m.outputs[0][2].splitlines()
+                   if "Total import time" in line or "ERROR" in line]
+        rec["pgloader_summary"] = summary[:20]
+        self.check_rows(data, db, data.schema, rec)
+        self.lab.drop_pg_database(db)
+        return rec
+
+    # The guide's way ----------------------------------------------------------------------------
+    def guide_dump(self, data, path):
+        """The guide's data-only dump (its step 1.2, second form: the ORM made the schema)."""
+        harness.run(["mariadb-dump", "--defaults-extra-file=" + self.lab.my_cnf, "--no-create-info",
+                     "--skip-triggers", "--single-transaction", data.mysql_db],
+                    stdout_path=path, label="mariadb-dump (guide)")
+
+    def guide(self, data, dump_path, run):
+        """Its regex script over the whole dump, then psql < the result into the schema an ORM made
+        (tables, keys, FKs in `public`), no ON_ERROR_STOP, as the guide runs it. The psql part runs
+        on a proportional sample of the INSERTs when guide_psql_fraction < 1, extrapolated."""
+        out = os.path.join(self.work, "guide-%s.sql" % data.name)
+        script = os.path.join(HERE, "guide", "migrate_mysql_to_postgres.py")
+        t = harness.run([sys.executable, script, dump_path, out], label="guide transform")
+        db = self.fresh_db("guide_" + data.name, run)
+        schema_sql = "\n".join([data.create_schema_sql("public"),
+                                *data.create_table_sql("public").values(),
+                                *(s + ";" for s in data.index_statements("public")),
+                                *(s + ";" for s in data.fk_statements("public")),
+                                *(s + ";" for s in data.extra_post_statements("public"))])
+        harness.run(self.lab.psql(db, "-v", "ON_ERROR_STOP=1", "-c", schema_sql), env=self.lab.pg_env)
+        fraction = self.scale["guide_psql_fraction"]
+        sample, sample_rows = _guide_sample(out, data, fraction)
+        p = harness.run(self.lab.psql(db, "-f", sample), env=self.lab.pg_env, label="psql (guide)")
+        errors = _error_kinds(p.outputs[0][2])
+        counts = self.lab.pg_counts(db, "public", data.tables)
+        loaded = sum(v or 0 for v in counts.values())
+        scale_up = data.total_rows() / max(1, sample_rows)
+        psql_seconds = p.seconds * scale_up
+        rec = {"seconds": round(t.seconds + psql_seconds, 3),
+               "phases": {"regex_transform": round(t.seconds, 3), "psql": round(psql_seconds, 3)},
+               "peak_rss_mb": round(max(t.peak_rss, p.peak_rss) / 2**20, 1),
+               "transform_peak_rss_mb": round(t.peak_rss / 2**20, 1),
+               "psql_sample_fraction": fraction, "psql_sample_rows": sample_rows,
+               "psql_sample_seconds": round(p.seconds, 3), "psql_errors": errors,
+               "rows_loaded_in_sample": loaded,
+               "rows_missing": round(data.total_rows() - loaded * scale_up)}
+        rec["rows_per_s"] = round((data.total_rows() - rec["rows_missing"]) / rec["seconds"])
+        self.lab.drop_pg_database(db)
+        return rec
+
+
+def _error_kinds(stderr, top=6):
+    """psql's error messages grouped (numbers and quoted values blanked): what the guide's way hit."""
+    kinds = {}
+    for line in stderr.splitlines():
+        if "ERROR:" in line or "error:" in line:
+            msg = line.split("ERROR:", 1)[-1] if "ERROR:" in line else line.split("error:", 1)[-1]
+            msg = re.sub(r"\d+", "N", msg.strip())[:120]
+            kinds[msg] = kinds.get(msg, 0) + 1
+    return dict(sorted(kinds.items(), key=lambda kv: -kv[1])[:top])
+
+
+def _weight_of(sql, data):
+    """Rough size of the table an index statement works on, to start the biggest first."""
+    for table in data.tables:
+        if re.search(r"\.%s\b" % re.escape(table), sql):
+            return data.tsv_bytes(table) if hasattr(data, "tsv_bytes") else 0
+    return 0
+
+
+def _guide_sample(path, data, fraction):
+    """The guide's output with, per table, only the first `fraction` of its one-row INSERTs (every
+    other line kept): a proportional sample for psql. Returns (path, INSERT statements kept)."""
+    if fraction >= 1:
+        kept = 0
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                kept += line.startswith("INSERT INTO ")
+        return path, kept
+    limits = {t: max(1, int(n * fraction)) for t, n in data.rows.items()}
+    seen = dict.fromkeys(limits, 0)
+    out = path + ".sample"
+    kept = 0
+    with open(path, encoding="utf-8") as src, open(out, "w", encoding="utf-8") as dst:
+        for line in src:
+            if line.startswith('INSERT INTO "'):
+                table = line[13:line.index('"', 13)]
+                if table in seen:
+                    seen[table] += 1
+                    if seen[table] > limits[table]:
+                        continue
+                kept += 1
+            dst.write(line)
+    return out, kept
+
+
+def run_dataset(bench, data, ms):
+    """Every measurement of one data set, in rounds."""
+    runs = bench.scale["runs"]
+    dump = os.path.join(bench.work, "%s-dump.sql" % data.name)
+    guide_dump = os.path.join(bench.work, "%s-guide-data.sql" % data.name)
+    ms["mysqldump"] = Measurement("mysqldump", "mysqldump (context)",
+                                  "mariadb-dump --single-transaction --hex-blob --databases")
+    ms["bound"] = Measurement("bound", "physical bound (a)",
+                              "COPY FREEZE of ready TSV into bare tables, tables in parallel; same keys, "
+                              "indexes (parallel), FKs (NOT VALID + VALIDATE), ANALYZE")
+    ms["pgloader"] = Measurement("pgloader", "pgloader (d)",
+                                 "Debian pgloader, defaults, live MariaDB -> fresh database; "
+                                 "credentials in a 0600 load file")
+    ms["guide"] = Measurement("guide", "guide's way",
+                              "its regex script + psql into an ORM-made schema (keys, FKs), no "
+                              "ON_ERROR_STOP; psql on a proportional sample of its INSERTs, "
+                              "extrapolated to all rows when the sample fraction < 1")
+    bench.ours.declare(data, ms)
+    if not shutil.which("pgloader"):
+        ms["pgloader"].unavailable("pgloader is not installed")
+    bench.guide_dump(data, guide_dump)
+    for run in range(runs):
+        bench.measure(ms["mysqldump"], run, lambda r: bench.mysqldump(data, dump, r))
+        bench.measure(ms["bound"], run, lambda r: bench.bound(data, r))
+        bench.ours.measure_all(bench, data, ms, dump, run)
+        bench.measure(ms["pgloader"], run, lambda r: bench.pgloader(data, r))
+        bench.measure(ms["guide"], run, lambda r: bench.guide(data, guide_dump, r))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny scale, one run each (CI smoke test)")
+    parser.add_argument("--runs", type=int, help="override the number of runs per measurement")
+    parser.add_argument("--only", choices=["employees", "qa"], help="run one data set only")
+    args = parser.parse_args(argv)
+    mode = "quick" if args.quick else "full"
+    lab = Lab(ROOT)
+    work = os.path.join(HERE, "work", mode)
+    os.makedirs(work, exist_ok=True)
+    bench = Bench(mode, lab, work)
+    if args.runs:
+        bench.scale = dict(bench.scale, runs=args.runs)
+    started = time.time()
+    result = {"format": 1, "mode": mode,
+              "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+              "machine": lab.machine_facts(), "scale": bench.scale, "datasets": {}}
+    bench.log("machine: %s" % json.dumps(result["machine"]))
+    datasets = []
+    if args.only in (None, "employees"):
+        datasets.append(EmployeesData(lab, work, bench.scale["employees"], quick=args.quick))
+    if args.only in (None, "qa"):
+        datasets.append(qa_dataset(bench, args.quick))
+    for data in datasets:
+        result["datasets"][data.name] = run_one(bench, data)
+    result["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    result["duration_seconds"] = round(time.time() - started, 1)
+    result["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    result["ratios"] = report.ratios(result)
+    paths = report.write(result, os.path.join(HERE, "results"))
+    table = report.markdown(result)
+    print(table)
+    bench.log("results: %s" % ", ".join(paths))
+    return 0
+
+
+def qa_dataset(bench, quick):
+    from bench.qa_data import QAData
+
+    module, why = qa_module()
+    return QAData(bench.lab, bench.work, module, why, rows=bench.scale["qa_rows"],
+                  dims=bench.scale["qa_dims"], quick=quick)
+
+
+def run_one(bench, data):
+    ms = {}
+    entry = {"measurements": {}}
+    try:
+        bench.log("%s: preparing the data set" % data.name)
+        data.prepare()
+    except Exception as err:  # no data set: every row of it is "not available", with the reason
+        entry["status"] = NOT_AVAILABLE
+        entry["reason"] = "%s: %s" % (type(err).__name__, str(err)[:1000])
+        bench.log("%s: %s" % (data.name, entry["reason"]))
+        return entry
+    entry.update({"status": "ok", "mysql_database": data.mysql_db, "rows": data.rows,
+                  "rows_total": data.total_rows(), "prepare_seconds": round(data.prepare_seconds, 1)})
+    run_dataset(bench, data, ms)
+    entry["measurements"] = {k: m.as_dict() for k, m in ms.items()}
+    dump = entry["measurements"]["mysqldump"]
+    if dump.get("runs"):
+        entry["dump_bytes"] = dump["runs"][-1]["bytes"]
+    return entry
+
+
+if __name__ == "__main__":
+    sys.exit(main())
