@@ -18,7 +18,8 @@ Formats:
 
 Spec key `text`: "shortest" (default) or "source". Every value is rounded to float32 (halfvec:
 float16, which must not overflow) and written as the
-shortest decimal text that reads back to the same float32 (7, 8 or 9 significant digits), which is
+shortest decimal text that reads back to the same float32 (7, 8 or 9 significant digits; for
+subnormals exact but not always shortest), which is
 also what pgvector itself prints, so converted text compares equal to the database's output.
 Formatting is CPython's slow part (~350 ns per '%.7g'), so `text: source` keeps the source's own
 number text (whitespace removed) once it has been validated exactly as above: pgvector reads it to
