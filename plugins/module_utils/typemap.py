@@ -405,3 +405,22 @@ def _plan_generated(plan, col):
     plan.generated_sql = sql
     if not col.generated_stored:
         plan.warnings.append("column %r: VIRTUAL generated column made STORED" % col.name)
+
+
+def converter_for_target(col, pg_type):
+    """Existing-schema mode: the converter that coerces a MySQL column's values to the target's type
+    (0/1 -> boolean, text -> jsonb, datetime -> timestamptz, bit(1) -> boolean, ...)."""
+    conv = _converter_for_pg_type(pg_type)
+    if conv == "boolean" and col.base_type == "bit":
+        return "bit_boolean"
+    if conv == "integer" and col.base_type == "bit":
+        return "integer"
+    if conv == "text" and col.base_type in ("enum",):
+        return "enum"
+    if conv == "text" and col.base_type in GEOMETRY_TYPES:
+        return "geometry_wkt"
+    if conv in ("text", "json") and col.base_type in BINARY_TYPES:
+        return conv
+    if conv == "datetime" and col.base_type == "date":
+        return "date"
+    return conv

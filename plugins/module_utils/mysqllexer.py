@@ -1,0 +1,152 @@
+"""The mysqldump dialect as data: token rules (name, regex, why) compiled into bytes regexes.
+
+Usage:
+    from ansible_collections.pgshift.mysql.plugins.module_utils import mysqllexer as lx
+
+    for kind, text in lx.tokenize(b"INSERT INTO `t` VALUES (1,'a\\\\'b')"):   # whole statement text
+        ...
+    lx.unescape_string(b"'it\\\\'s'")  -> b"it's"          (MySQL string literal -> raw bytes)
+    lx.literal_bytes(b"_binary 0x00ff") -> b"\\x00\\xff"  (any value literal -> raw bytes, or None for NULL)
+    lx.split_values(b"1,'a,b',NULL") -> [b"1", b"'a,b'", b"NULL"]   (one tuple's inside, top level commas)
+
+The statement splitter (dumpreader) and the row parser (transform) build their regexes from the same
+pieces (STRING, IDENT, VALUE), so a rule is written once.
+"""
+import re
+
+from ansible_collections.pgshift.mysql.plugins.module_utils.errors import DumpSyntaxError
+
+# '...' with backslash escapes and '' doubling; unrolled loop: no backtracking per character.
+STRING = rb"'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'"
+DQSTRING = rb'"[^"\\]*(?:(?:\\.|"")[^"\\]*)*"'
+IDENT = rb"`[^`]*(?:``[^`]*)*`"
+INTRODUCER = rb"_[A-Za-z0-9]+"
+# One value as mysqldump writes it: string (maybe with introducer), hex/bit literal, bare token.
+VALUE = (rb"(?:" + INTRODUCER + rb"[ \t]*)?(?:" + STRING + rb"|0x[0-9A-Fa-f]*|[xX]'[0-9A-Fa-f]*')"
+         rb"|[bB]'[01]*'|[-+]?[0-9][0-9.eE+-]*|[-+]?\.[0-9][0-9eE+-]*|NULL|null|TRUE|FALSE|true|false")
+
+# name, pattern, why. Order matters: the first rule that matches at a position wins.
+RULES = [
+    ("ws", rb"\s+", "spaces, tabs, CR and LF (CRLF dumps)"),
+    ("client_comment", rb"/\*M?!\d*\\-.*?\*/",
+     "MariaDB's sandbox line /*M!999999\\- enable the sandbox mode */: a client command, not SQL"),
+    ("cond_open", rb"/\*M?!\d*",
+     "/*!40101 ... */ and /*M!100100 ... */: versioned code the server runs, so its text is kept"),
+    ("block_comment", rb"/\*.*?\*/", "plain /* ... */ comments"),
+    ("cond_close", rb"\*/", "end of a conditional comment"),
+    ("line_comment", rb"(?:--(?=[ \t\r\n])|#)[^\n]*", "-- and # comments up to end of line"),
+    ("line_comment_eof", rb"--\Z", "a bare -- at the very end"),
+    ("string", (rb"(?:" + INTRODUCER + rb"[ \t]*)?" + STRING), "'...' strings, _binary/_utf8mb4 introducers"),
+    ("dqstring", DQSTRING, "\"...\" strings (ANSI_QUOTES off)"),
+    ("ident", IDENT, "backtick identifiers, `` doubling"),
+    ("hex", rb"0x[0-9A-Fa-f]+|[xX]'[0-9A-Fa-f]*'", "0x.. and X'..' hex literals (--hex-blob)"),
+    ("bits", rb"[bB]'[01]*'|0b[01]+", "b'..' bit literals"),
+    ("number", rb"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![A-Za-z_])", "integers, decimals, floats"),
+    ("word", rb"[A-Za-z_$\x80-\xff][\w$\x80-\xff]*", "keywords and bare identifiers"),
+    ("user_var", rb"@@?[\w.$]+|@`[^`]*`|@'[^']*'", "@var and @@system variables"),
+    ("incomplete", rb"['\"`]|/\*", "an opening quote or comment without its end: truncated"),
+    ("punct", rb"[^\s]", "any other single character"),
+]
+
+TOKEN_RE = re.compile(b"|".join(b"(?P<%s>%s)" % (name.encode(), pat) for name, pat, _ in RULES), re.S)
+SKIP = frozenset(("ws", "client_comment", "block_comment", "line_comment", "line_comment_eof",
+                  "cond_open", "cond_close"))
+
+_ESCAPES = {b"0": b"\x00", b"'": b"'", b'"': b'"', b"b": b"\b", b"n": b"\n", b"r": b"\r",
+            b"t": b"\t", b"Z": b"\x1a", b"\\": b"\\", b"%": b"\\%", b"_": b"\\_"}
+_ESCAPE_RE = re.compile(rb"\\(.)|''", re.S)
+_INTRO_RE = re.compile(rb"^_([A-Za-z0-9]+)[ \t]*")
+
+
+def _unescape_one(m):
+    ch = m.group(1)
+    if ch is None:
+        return b"'"
+    return _ESCAPES.get(ch, ch)
+
+
+def unescape_string(token):
+    """A quoted MySQL string literal (with its quotes) -> raw bytes; \\% and \\_ keep the backslash
+    as MySQL does."""
+    body = token[1:-1]
+    if b"\\" not in body and b"''" not in body:
+        return body
+    if token[:1] == b'"':
+        body = body.replace(b'""', b'"')
+    return _ESCAPE_RE.sub(_unescape_one, body)
+
+
+def split_introducer(token):
+    """b"_binary 'x'" -> (b"binary", b"'x'"); no introducer -> (None, token)."""
+    m = _INTRO_RE.match(token)
+    if m is None:
+        return None, token
+    return m.group(1).lower(), token[m.end():]
+
+
+def literal_bytes(token):
+    """Any value literal -> raw bytes (strings unescaped, hex/bit decoded); NULL -> None.
+    Bare numbers and words come back unchanged."""
+    token = token.strip()
+    _intro, body = split_introducer(token)
+    first = body[:1]
+    if first in (b"'", b'"'):
+        return unescape_string(body)
+    if body[:2] in (b"0x", b"0X"):
+        return bytes.fromhex(body[2:].decode("ascii")) if len(body) % 2 == 0 else \
+            bytes.fromhex("0" + body[2:].decode("ascii"))
+    if first in (b"x", b"X") and body[1:2] == b"'":
+        return bytes.fromhex(body[2:-1].decode("ascii"))
+    if first in (b"b", b"B") and body[1:2] == b"'":
+        digits = body[2:-1] or b"0"
+        value = int(digits, 2)
+        return value.to_bytes(max(1, (len(digits) + 7) // 8), "big")
+    if body.upper() == b"NULL":
+        return None
+    return body
+
+
+def tokenize(text, offset=0):
+    """Yield (kind, bytes) for every significant token of a whole statement (comments dropped,
+    conditional comment markers dropped so their content is read as code)."""
+    pos, n = 0, len(text)
+    while pos < n:
+        m = TOKEN_RE.match(text, pos)
+        kind = m.lastgroup
+        if kind == "incomplete":
+            raise DumpSyntaxError("unterminated quote or comment at byte offset %d" % (offset + pos))
+        if kind not in SKIP:
+            yield kind, m.group()
+        pos = m.end()
+
+
+_SPLIT_RE = re.compile(rb"\s*(" + VALUE + rb"|[^,'\"]+?)\s*(?:,|\Z)", re.S)
+
+
+def split_values(inside):
+    """The text inside one VALUES tuple -> list of value literals, split on top-level commas.
+    The slow, general path: expressions (e.g. -1 * 2) are kept whole as tokens."""
+    values, current, depth = [], [], 0
+    for kind, tok in tokenize(inside):
+        if kind == "punct" and tok == b"," and depth == 0:
+            values.append(b"".join(current))
+            current = []
+            continue
+        if kind == "punct" and tok == b"(":
+            depth += 1
+        elif kind == "punct" and tok == b")":
+            depth -= 1
+        if current and kind in ("word", "number") and current[-1][-1:].isalnum():
+            current.append(b" ")
+        current.append(tok)
+    values.append(b"".join(current))
+    return values
+
+
+def ident_name(token):
+    """`a``b` -> 'a`b'; bare word -> itself; decoded as UTF-8."""
+    if token[:1] == b"`":
+        token = token[1:-1].replace(b"``", b"`")
+    elif token[:1] in (b"'", b'"'):
+        token = unescape_string(token)
+    return token.decode("utf-8", "replace")

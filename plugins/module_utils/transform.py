@@ -1,0 +1,663 @@
+"""Orchestration: a mysqldump file -> a migration dir (docs/contracts.md) or one psql script.
+
+Usage:
+    from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions, run_transform
+
+    result = run_transform(TransformOptions(src="dump.sql.zst", dest="/migr/run1", zero_date="null"))
+    result -> {"changed": True, "tables": {"sakila.actor": {"rows": 200, "bytes": 7446, ...}},
+               "warnings": [...], "manifest": "/migr/run1/manifest.json", ...}
+
+check_mode=True parses the whole dump and reports, writing nothing. Errors are MigrationError
+subclasses naming the table, the row number (and key) and the byte offset.
+"""
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from ansible_collections.pgshift.mysql.plugins.module_utils import manifest as mf
+from ansible_collections.pgshift.mysql.plugins.module_utils import mysqllexer as lx
+from ansible_collections.pgshift.mysql.plugins.module_utils.copytext import NULL, copy_escape_bytes
+from ansible_collections.pgshift.mysql.plugins.module_utils.ddl import (
+    classify,
+    parse_create_table,
+    parse_routine,
+    parse_view,
+)
+from ansible_collections.pgshift.mysql.plugins.module_utils.dumpreader import DumpReader, open_dump, source_facts
+from ansible_collections.pgshift.mysql.plugins.module_utils.errors import (
+    DumpSyntaxError,
+    MigrationError,
+    ValueConversionError,
+)
+from ansible_collections.pgshift.mysql.plugins.module_utils.pgddl import NameRegistry, qualified, table_ddl
+from ansible_collections.pgshift.mysql.plugins.module_utils.rowcodec import RowCodec
+from ansible_collections.pgshift.mysql.plugins.module_utils.schema_model import make_column
+from ansible_collections.pgshift.mysql.plugins.module_utils.typemap import (
+    MapOptions,
+    map_column,
+    quote_ident,
+    rules_from_dicts,
+)
+from ansible_collections.pgshift.mysql.plugins.module_utils.values import CHARSETS, Policies
+from ansible_collections.pgshift.mysql.plugins.module_utils.viewsql import translate_view
+
+
+class DumpDataError(MigrationError):
+    """A row could not be converted under the chosen policies."""
+
+
+@dataclass
+class TransformOptions:
+    src: str
+    dest: str
+    format: str = "dir"                  # dir | sql
+    schema_mode: str = "create"          # create | existing
+    schema_map: dict = field(default_factory=dict)
+    default_schema: str | None = None    # MySQL database of a dump without USE (else from its header)
+    identifier_case: str = "preserve"    # preserve | lower
+    type_rules: list = field(default_factory=list)
+    strict_types: bool = False
+    embeddings: list = field(default_factory=list)
+    zero_date: str = "error"
+    invalid_utf8: str = "error"
+    nul_bytes: str = "error"
+    include_tables: list = field(default_factory=list)
+    exclude_tables: list = field(default_factory=list)
+    ignore_columns: list = field(default_factory=list)   # existing mode: dump columns allowed unmapped
+    force: bool = False
+    check_mode: bool = False
+    pg_params: dict = field(default_factory=dict)
+    progress: object = None              # callable(dict) called about every 0.5 s
+
+
+class TableState:
+    """One table being transformed: its plans, codec, output file and counters."""
+
+    def __init__(self, table, pg_schema, pg_name, plans, policies):
+        self.table, self.pg_schema, self.pg_name = table, pg_schema, pg_name
+        self.plans = plans                  # loaded (COPY) columns, in COPY order
+        self.policies = policies
+        self.rows = self.bytes = self.rejected = 0
+        self.out = None
+        self.codecs = {}
+        self.warnings = list(table.warnings)
+        self.create_sql, self.post_data = "", []
+        self.seconds = 0.0
+        self.skip = False
+        self.reject_out = self.reject_log = None
+
+    @property
+    def key(self):
+        return "%s.%s" % (self.pg_schema, self.pg_name)
+
+
+class Transformer:
+    def __init__(self, opts):
+        self.o = opts
+        self.map_opts = MapOptions(type_rules=rules_from_dicts(opts.type_rules), strict_types=opts.strict_types,
+                                   zero_date=opts.zero_date)
+        self.policies = Policies(zero_date=opts.zero_date, invalid_utf8=opts.invalid_utf8, nul_bytes=opts.nul_bytes)
+        self.current_db = opts.default_schema
+        self.tables = {}                    # (mysql db, mysql table) -> TableState
+        self.order = []
+        self.views, self.routines, self.warnings = {}, [], []
+        self.names = NameRegistry()
+        self.workdir = None
+        self.reader = None
+        self.embeddings = {(e["table"].lower(), e["column"].lower()): e for e in opts.embeddings or []}
+        self.target = None                  # existing mode: {(schema, table): [(name, pg_type)]}
+        self._last_progress = 0.0
+        self.started = time.monotonic()
+
+    # -- names ----------------------------------------------------------------------------------
+    def ident(self, name):
+        return name.lower() if self.o.identifier_case == "lower" else name
+
+    def pg_schema(self, db):
+        db = db or self.current_db or "public"
+        return self.ident(self.o.schema_map.get(db, db))
+
+    def wanted(self, db, name):
+        full = "%s.%s" % (db, name)
+        inc, exc = self.o.include_tables, self.o.exclude_tables
+        if inc and not any(_glob(p, name) or _glob(p, full) for p in inc):
+            return False
+        return not any(_glob(p, name) or _glob(p, full) for p in exc)
+
+    # -- main loop ------------------------------------------------------------------------------
+    def run(self):
+        with open_dump(self.o.src) as stream:
+            self.reader = DumpReader(stream)
+            if self.current_db is None:
+                self.current_db = _header_database(self.reader)
+            if self.o.schema_mode == "existing":
+                self.target = introspect_target(self.o.pg_params, self.o)
+            while (event := self.reader.next_event()) is not None:
+                kind, payload, offset = event
+                if kind == "insert":
+                    self.on_insert(payload, offset)
+                elif kind == "routine":
+                    self.on_routine(payload)
+                else:
+                    self.on_statement(payload, offset)
+                self.report_progress()
+        self.close_outputs()
+
+    def report_progress(self, table=None, force=False):
+        if not self.o.progress:
+            return
+        now = time.monotonic()
+        if force or now - self._last_progress >= 0.5:
+            self._last_progress = now
+            self.o.progress({"bytes": self.reader.offset(), "rows": sum(t.rows for t in self.tables.values()),
+                             "seconds": now - self.started, "table": table})
+
+    def on_statement(self, text, offset):
+        kind = classify(text)
+        if kind is None:
+            if not text.strip():
+                return
+            raise DumpSyntaxError("not a mysqldump statement at byte offset %d: %r" % (offset, text[:80]))
+        handler = getattr(self, "on_" + kind, None)
+        if handler:
+            handler(text, offset)
+
+    def on_use(self, text, _offset):
+        toks = [t for _k, t in lx.tokenize(text)]
+        self.current_db = lx.ident_name(toks[1])
+
+    def on_create_database(self, text, _offset):
+        pass
+
+    def on_set(self, text, _offset):
+        m = re.match(rb"\s*SET\s+NAMES\s+'?(\w+)", text, re.I)
+        if m:
+            name = m.group(1).decode().lower()
+            codec = CHARSETS.get(name)
+            if not codec:
+                raise DumpSyntaxError("SET NAMES %s: character set not supported" % name)
+            self.policies.charset = codec
+        m = re.match(rb"\s*SET\s+TIME_ZONE\s*=\s*'([+-]\d\d:\d\d)'", text, re.I)
+        if m:
+            tz = m.group(1).decode()
+            self.policies.tz_suffix = tz.encode() if tz != "+00:00" else b"+00"
+
+    def on_routine(self, text):
+        if not text.strip() or classify(text) == "set":
+            return
+        kind, name = parse_routine(text)
+        self.routines.append({"kind": kind, "name": name, "text": text.decode("utf-8", "replace").strip()})
+
+    def on_create_view(self, text, offset):
+        db, name, body = parse_view(text)
+        db = db or self.current_db
+        stub = self.tables.pop((db, name), None)
+        if stub is not None:
+            self.order.remove(stub)
+            if stub.out:
+                stub.out.close()
+                os.unlink(stub.out.name)
+        sql, translated, why = translate_view(body, self.pg_schema(db), self.ident(name), self.ident)
+        entry = {"schema": self.pg_schema(db), "name": self.ident(name), "sql": sql, "translated": translated}
+        if not translated:
+            entry["reason"] = why
+            entry["source_sql"] = text.decode("utf-8", "replace").strip()
+        self.views[(db, name)] = entry
+
+    def on_routine_statement(self, text):
+        self.on_routine(text)
+
+    # -- tables ---------------------------------------------------------------------------------
+    def on_create_table(self, text, offset):
+        table = parse_create_table(text, self.current_db or "public")
+        key = (table.schema, table.name)
+        if key in self.tables:
+            raise DumpSyntaxError("table %s.%s created twice (byte offset %d)" % (table.schema, table.name, offset))
+        ts = self._table_state(table)
+        self.tables[key] = ts
+        self.order.append(ts)
+
+    def _table_state(self, table):
+        pg_schema, pg_name = self.pg_schema(table.schema), self.ident(table.name)
+        pol = Policies(zero_date=self.policies.zero_date, invalid_utf8=self.policies.invalid_utf8,
+                       nul_bytes=self.policies.nul_bytes, charset=self.policies.charset,
+                       tz_suffix=self.policies.tz_suffix)
+        if self.target is not None:
+            plans = self._existing_plans(table, pg_schema, pg_name)
+            pg_schema, pg_name = table._target
+        else:
+            plans = self._create_plans(table)
+        loaded = [p for p in plans if not p.generated_sql and p.converter != "drop"]
+        ts = TableState(table, pg_schema, pg_name, loaded, pol)
+        ts.all_plans = plans
+        ts.skip = not self.wanted(table.schema, table.name)
+        for p in plans:
+            ts.warnings.extend(p.warnings)
+        if self.target is None:
+            ts.create_sql, ts.post_data, warns = table_ddl(table, plans, pg_schema, pg_name, self.names,
+                                                           self.ident, self._ref_name)
+            ts.warnings.extend(warns)
+        return ts
+
+    def _ref_name(self, db, table):
+        return self.pg_schema(db or self.current_db), self.ident(table)
+
+    def _create_plans(self, table):
+        names = {}
+        plans = []
+        for col in table.columns:
+            pg_name = self.ident(col.name)
+            if pg_name in names:
+                raise MigrationError("table %r: columns %r and %r have the same name after identifier_case=lower"
+                                     % (table.name, names[pg_name], col.name))
+            names[pg_name] = col.name
+            plan = map_column(col, self.map_opts, table_name=table.name, pg_name=pg_name,
+                              auto_increment=table.auto_increment)
+            self._apply_embedding(table, col, plan)
+            plans.append(plan)
+        return plans
+
+    def _apply_embedding(self, table, col, plan):
+        spec = self.embeddings.get((table.name.lower(), col.name.lower()))
+        if spec is None:
+            return
+        dims = spec.get("dimensions")
+        if not dims:
+            raise MigrationError("embeddings: %s.%s needs 'dimensions'" % (table.name, col.name))
+        vtype = spec.get("type") or "vector"
+        plan.pg_type = "%s(%d)" % (vtype, int(dims))
+        plan.converter = "embedding"
+        plan.embedding = {"type": vtype, "dimensions": int(dims), "format": spec.get("format") or "json_object",
+                          "invalid": spec.get("invalid") or "error", "converted": 0, "nulled": 0, "rejected": 0}
+        plan.checks = []
+        plan.default_sql = None
+        from ansible_collections.pgshift.mysql.plugins.module_utils.typemap import column_ddl  # noqa: PLC0415
+        plan.ddl = column_ddl(plan)
+
+    def _existing_plans(self, table, pg_schema, pg_name):
+        return existing_plans(self, table, pg_schema, pg_name)
+
+    # -- data -----------------------------------------------------------------------------------
+    def on_insert(self, m, offset):
+        db = lx.ident_name(m.group("db")) if m.group("db") else (self.current_db or "public")
+        name = lx.ident_name(m.group("table"))
+        ts = self.tables.get((db, name))
+        if ts is None:
+            ts = self._table_from_target(db, name, m, offset)
+        if m.group("ignore") or m.group("verb").upper() == b"REPLACE":
+            warn = "%s: INSERT IGNORE/REPLACE rows loaded as plain rows (duplicates will fail at load)" % ts.key
+            if warn not in ts.warnings:
+                ts.warnings.append(warn)
+        cols = m.group("cols")
+        col_key = tuple(lx.ident_name(t) for k, t in lx.tokenize(cols) if k != "punct") if cols else None
+        codec = ts.codecs.get(col_key)
+        if codec is None:
+            codec = ts.codecs[col_key] = self._codec(ts, col_key)
+        if not ts.skip and ts.out is None:
+            self._open_output(ts)
+        started = time.monotonic()
+        codec.consume(self, ts, offset)
+        ts.seconds += time.monotonic() - started
+
+    def _table_from_target(self, db, name, m, offset):
+        if self.target is None:
+            raise DumpSyntaxError("INSERT into %s.%s at byte offset %d but the dump has no CREATE TABLE for it "
+                                  "(a data-only dump loads only into an existing schema: schema_mode=existing)"
+                                  % (db, name, offset))
+        cols = m.group("cols")
+        if not cols:
+            tgt = find_target(self.target, self.pg_schema(db), self.ident(name))
+            if tgt is None:
+                raise MigrationError("schema_mode existing: table %s.%s not found in the target database"
+                                     % (self.pg_schema(db), self.ident(name)))
+            col_names = [c for c, _t in tgt[1]]
+            self.warnings.append("%s.%s: data-only INSERT without a column list: target column order assumed"
+                                 % (db, name))
+        else:
+            col_names = [lx.ident_name(t) for k, t in lx.tokenize(cols) if k != "punct"]
+        from ansible_collections.pgshift.mysql.plugins.module_utils.schema_model import Table  # noqa: PLC0415
+        table = Table(schema=db, name=name, columns=[make_column(c, "longtext") for c in col_names])
+        ts = self._table_state(table)
+        self.tables[(db, name)] = ts
+        self.order.append(ts)
+        return ts
+
+    def _codec(self, ts, col_key):
+        src_names = list(col_key) if col_key else [c.name for c in ts.table.columns]
+        gen = {p.source_name for p in ts.all_plans if p.generated_sql or p.converter == "drop"}
+        positions = []
+        by_source = {p.source_name: i for i, p in enumerate(ts.plans)}
+        lower = {p.source_name.lower(): i for i, p in enumerate(ts.plans)}
+        for name in src_names:
+            i = by_source.get(name, lower.get(name.lower()))
+            if i is None and name not in gen:
+                raise MigrationError("table %s: INSERT names column %r that the table does not have"
+                                     % (ts.key, name))
+            positions.append(i if name not in gen else None)
+        missing = [p.source_name for i, p in enumerate(ts.plans) if i not in positions]
+        if missing:
+            raise MigrationError("table %s: INSERT has no value for column(s) %s" % (ts.key, ", ".join(missing)))
+        return RowCodec(ts, len(src_names), positions, self.o.check_mode)
+
+    def _open_output(self, ts):
+        if self.o.check_mode:
+            ts.out = _NullSink()
+            return
+        path = mf.data_file(self.workdir, ts.pg_schema, ts.pg_name)
+        ts.out = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 (closed in close_outputs)
+
+    def reject(self, ts, row_no, offset, line, reason):
+        ts.rejected += 1
+        if self.o.check_mode:
+            return
+        if ts.reject_out is None:
+            os.makedirs(os.path.join(self.workdir, mf.REJECTS_DIR), exist_ok=True)
+            copy_path, log_path = mf.reject_files(self.workdir, ts.pg_schema, ts.pg_name)
+            ts.reject_out, ts.reject_log = open(copy_path, "wb"), open(log_path, "w", encoding="utf-8")  # noqa: SIM115
+        ts.reject_out.write(line)
+        ts.reject_log.write("row %d at byte offset %d: %s\n" % (row_no, offset, reason))
+
+    def close_outputs(self):
+        for ts in self.order:
+            for f in (ts.out, ts.reject_out, ts.reject_log):
+                if f is not None:
+                    f.close()
+
+    # -- outputs --------------------------------------------------------------------------------
+    def table_entries(self):
+        entries = []
+        for ts in self.order:
+            if ts.skip:
+                continue
+            if ts.out is None and not self.o.check_mode:
+                open(mf.data_file(self.workdir, ts.pg_schema, ts.pg_name), "wb").close()
+            warnings = ts.warnings + ["%d value(s) changed by policy %s" % (n, k)
+                                      for k, n in sorted(ts.policies.counts.items())]
+            cols = [mf.column_entry(p.name, p.source_name, p.source_type, p.pg_type, nullable=p.nullable,
+                                    identity=p.identity, default=p.default_sql, embedding=p.embedding)
+                    for p in ts.plans]
+            entries.append(mf.table_entry(
+                ts.pg_schema, ts.pg_name, source_schema=ts.table.schema, source_name=ts.table.name, columns=cols,
+                primary_key=[self.ident(c) for c in ts.table.primary_key], auto_increment=ts.table.auto_increment,
+                create_sql=ts.create_sql, post_data=ts.post_data, rows=ts.rows, nbytes=ts.bytes,
+                rejected=ts.rejected, warnings=warnings,
+                generated_columns=[p.name for p in ts.all_plans if p.generated_sql]))
+        return entries
+
+
+class _NullSink:
+    name = os.devnull
+
+    def write(self, data):
+        return len(data)
+
+    def close(self):
+        pass
+
+
+def _glob(pattern, name):
+    import fnmatch  # noqa: PLC0415
+    return fnmatch.fnmatchcase(name, pattern)
+
+
+_HEADER_DB_RE = re.compile(rb"^-- Host: .*?Database: ([^\s]+)", re.M)
+
+
+def _header_database(reader):
+    """mysqldump's header names the database of a single-database dump (which has no USE)."""
+    reader.fill(1 << 16)
+    m = _HEADER_DB_RE.search(reader.buf[:8192])
+    return m.group(1).decode("utf-8", "replace") if m else None
+
+
+# -- existing-schema mode ---------------------------------------------------------------------------
+
+def introspect_target(params, opts):
+    """{(schema, table): [(column, formatted pg type), ...]} of the target database."""
+    from ansible_collections.pgshift.mysql.plugins.module_utils.connections import pg_connect  # noqa: PLC0415
+    conn = pg_connect(params)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("""
+                SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+                       a.attgenerated <> '' AS generated
+                  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                  JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+                   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                 ORDER BY n.nspname, c.relname, a.attnum""")
+            target = {}
+            for schema, table, col, typ, generated in cur.fetchall():
+                if not generated:
+                    target.setdefault((schema, table), []).append((col, typ))
+            return target
+    finally:
+        conn.close()
+
+
+def find_target(target, schema, table):
+    """Exact name, then case-insensitive; also the 'public' schema when the dump's is absent."""
+    for s in (schema, "public"):
+        if (s, table) in target:
+            return (s, table), target[(s, table)]
+    for (s, t), cols in target.items():
+        if s.lower() in (schema.lower(), "public") and t.lower() == table.lower():
+            return (s, t), cols
+    return None
+
+
+def existing_plans(tr, table, pg_schema, pg_name):
+    from ansible_collections.pgshift.mysql.plugins.module_utils.typemap import (  # noqa: PLC0415
+        ColumnPlan,
+        converter_for_target,
+    )
+    found = find_target(tr.target, pg_schema, pg_name)
+    if found is None:
+        raise MigrationError("schema_mode existing: table %s.%s (from %s.%s) not found in the target database"
+                             % (pg_schema, pg_name, table.schema, table.name))
+    (tschema, tname), tcols = found
+    table_warn = []
+    exact = dict(tcols)
+    folded = {c.lower(): (c, t) for c, t in tcols}
+    plans = []
+    ignore = {i.lower() for i in tr.o.ignore_columns}
+    for col in table.columns:
+        if col.name in exact:
+            name, typ = col.name, exact[col.name]
+        elif col.name.lower() in folded:
+            name, typ = folded[col.name.lower()]
+        elif col.generated:
+            continue
+        elif col.name.lower() in ignore or ("%s.%s" % (table.name, col.name)).lower() in ignore:
+            table_warn.append("column %r not in the target: its values are dropped (ignore_columns)" % col.name)
+            plans.append(ColumnPlan(name="", source_name=col.name, source_type=col.column_type, pg_type="",
+                                    converter="drop", rule="ignored", ddl=""))
+            continue
+        else:
+            raise MigrationError("schema_mode existing: column %s.%s of the dump has no column in target table "
+                                 "%s.%s (add it to ignore_columns to drop its values)"
+                                 % (table.name, col.name, tschema, tname))
+        plan = ColumnPlan(name=name, source_name=col.name, source_type=col.column_type, pg_type=typ,
+                          converter=converter_for_target(col, typ), rule="existing", ddl="",
+                          nullable=col.nullable)
+        tr._apply_embedding(table, col, plan)
+        plan.pg_type = typ
+        plans.append(plan)
+    table.warnings.extend(table_warn)
+    tr_schema_fix(tr, table, tschema, tname)
+    return plans
+
+
+def tr_schema_fix(tr, table, tschema, tname):
+    """Existing mode writes into the target's own schema/table names."""
+    table._target = (tschema, tname)
+
+
+# -- entry point ------------------------------------------------------------------------------------
+
+def _prepare_dest(opts):
+    dest = opts.dest
+    if opts.format == "sql":
+        if os.path.exists(dest) and not opts.force:
+            raise MigrationError("transform: dest %r exists (force: true to overwrite)" % dest)
+        return tempfile.mkdtemp(prefix=".pgshift-", dir=os.path.dirname(os.path.abspath(dest)) or ".")
+    manifest_path = os.path.join(dest, mf.MANIFEST_NAME)
+    if os.path.exists(manifest_path) and not opts.force:
+        raise MigrationError("transform: %r already holds a migration (force: true to overwrite)" % dest)
+    if os.path.isdir(dest) and opts.force:
+        for sub in (mf.DATA_DIR, mf.REJECTS_DIR):
+            shutil.rmtree(os.path.join(dest, sub), ignore_errors=True)
+    os.makedirs(os.path.join(dest, mf.DATA_DIR), exist_ok=True)
+    return dest
+
+
+def run_transform(opts):
+    """Transform opts.src into opts.dest; returns the result dict (see module RETURN)."""
+    _validate(opts)
+    facts = source_facts(opts.src) if os.path.exists(opts.src) or opts.src == "-" else None
+    if facts is None:
+        raise MigrationError("transform: src %r not found" % opts.src)
+    tr = Transformer(opts)
+    manifest = mf.new_manifest({"kind": "dump", "path": os.path.abspath(opts.src) if opts.src != "-" else "-",
+                                **facts}, _options_record(opts))
+    if not opts.check_mode:
+        tr.workdir = _prepare_dest(opts)
+        mf.write_manifest(tr.workdir, manifest, complete=False)
+    try:
+        tr.run()
+    except BaseException:
+        tr.close_outputs()
+        if opts.format == "sql" and tr.workdir:
+            shutil.rmtree(tr.workdir, ignore_errors=True)
+        raise
+    tr.report_progress(force=True)
+    _fill_manifest(tr, manifest)
+    if not opts.check_mode:
+        _write_sql_files(tr, manifest)
+        if opts.format == "sql":
+            _assemble_script(tr, manifest, opts.dest)
+            shutil.rmtree(tr.workdir, ignore_errors=True)
+        else:
+            mf.write_manifest(tr.workdir, manifest, complete=True)
+    return _result(tr, manifest, opts)
+
+
+def _validate(opts):
+    for name, allowed in (("format", ("dir", "sql")), ("schema_mode", ("create", "existing")),
+                          ("identifier_case", ("preserve", "lower")), ("invalid_utf8", ("error", "replace")),
+                          ("nul_bytes", ("error", "strip"))):
+        if getattr(opts, name) not in allowed:
+            raise MigrationError("transform: %s must be one of %s, got %r" % (name, ", ".join(allowed),
+                                                                              getattr(opts, name)))
+    for e in opts.embeddings or []:
+        if not isinstance(e, dict) or not e.get("table") or not e.get("column"):
+            raise MigrationError("transform: each embeddings entry needs table and column, got %r" % (e,))
+        if (e.get("invalid") or "error") not in ("error", "null", "reject"):
+            raise MigrationError("transform: embeddings invalid must be error|null|reject, got %r" % e.get("invalid"))
+
+
+def _options_record(opts):
+    return {"identifier_case": opts.identifier_case, "zero_date": opts.zero_date, "invalid_utf8": opts.invalid_utf8,
+            "nul_bytes": opts.nul_bytes, "schema_mode": opts.schema_mode, "format": opts.format,
+            "schema_map": dict(opts.schema_map), "strict_types": opts.strict_types,
+            "type_rules": list(opts.type_rules), "include_tables": list(opts.include_tables),
+            "exclude_tables": list(opts.exclude_tables),
+            "embeddings": [{k: v for k, v in e.items()} for e in opts.embeddings or []]}
+
+
+def _fill_manifest(tr, manifest):
+    manifest["tables"] = tr.table_entries()
+    manifest["schemas"] = sorted({t["schema"] for t in manifest["tables"]} | {v["schema"] for v in tr.views.values()})
+    manifest["views"] = list(tr.views.values())
+    manifest["routines"] = tr.routines
+    warnings = list(tr.warnings)
+    for v in manifest["views"]:
+        if not v["translated"]:
+            warnings.append("view %s.%s not translated (%s): recreate it by hand" % (v["schema"], v["name"],
+                                                                                     v.get("reason")))
+    if tr.routines:
+        warnings.append("%d routine(s)/trigger(s) not translated: see manifest routines" % len(tr.routines))
+    manifest["warnings"] = warnings
+    manifest["source"]["bytes_read"] = tr.reader.offset() if tr.reader else 0
+
+
+def pre_data_sql(manifest):
+    parts = ["SET client_encoding = 'UTF8';"]
+    for schema in manifest["schemas"]:
+        parts.append("CREATE SCHEMA IF NOT EXISTS %s;" % quote_ident(schema))
+    needs_vector = any(c.get("embedding") for t in manifest["tables"] for c in t["columns"])
+    if needs_vector:
+        parts.append("CREATE EXTENSION IF NOT EXISTS vector;")
+    parts.extend(t["create_sql"] for t in manifest["tables"] if t["create_sql"])
+    return "\n\n".join(parts) + "\n"
+
+
+_POST_ORDER = ("primary_key", "unique", "index", "foreign_key", "trigger", "comment", "check")
+
+
+def post_data_sql(manifest):
+    parts = []
+    for kind in _POST_ORDER:
+        for t in manifest["tables"]:
+            parts.extend(e["sql"] for e in t["post_data"] if e["kind"] == kind)
+    for v in manifest["views"]:
+        if v["translated"]:
+            parts.append(v["sql"])
+    return "\n\n".join(parts) + "\n"
+
+
+def _write_sql_files(tr, manifest):
+    if manifest["options"]["schema_mode"] == "existing":
+        pre, post = "-- schema_mode existing: the target schema already exists\n", "-- nothing\n"
+    else:
+        pre, post = pre_data_sql(manifest), post_data_sql(manifest)
+    for name, text in ((mf.PRE_DATA, pre), (mf.POST_DATA, post)):
+        with open(os.path.join(tr.workdir, name), "w", encoding="utf-8") as f:
+            f.write(text)
+
+
+def _assemble_script(tr, manifest, dest):
+    tmp = dest + ".tmp-%d" % os.getpid()
+    with open(tmp, "wb") as out:
+        with open(os.path.join(tr.workdir, mf.PRE_DATA), "rb") as f:
+            shutil.copyfileobj(f, out)
+        for t in manifest["tables"]:
+            cols = ", ".join(quote_ident(c["name"]) for c in t["columns"])
+            out.write(("\nCOPY %s (%s) FROM stdin;\n" % (qualified(t["schema"], t["name"]), cols)).encode("utf-8"))
+            with open(os.path.join(tr.workdir, t["data_file"]), "rb") as f:
+                shutil.copyfileobj(f, out, 1 << 20)
+            out.write(b"\\.\n")
+        out.write(b"\n")
+        with open(os.path.join(tr.workdir, mf.POST_DATA), "rb") as f:
+            shutil.copyfileobj(f, out)
+    os.replace(tmp, dest)
+
+
+def _result(tr, manifest, opts):
+    tables = {"%s.%s" % (t["schema"], t["name"]): {"rows": t["rows"], "bytes": t["bytes"], "rejected": t["rejected"],
+                                                   "seconds": round(tr.tables_by_key(t).seconds, 3),
+                                                   "warnings": t["warnings"]}
+              for t in manifest["tables"]}
+    seconds = time.monotonic() - tr.started
+    read = manifest["source"].get("bytes_read", 0)
+    return {"changed": not opts.check_mode, "tables": tables, "warnings": manifest["warnings"],
+            "views": [{"schema": v["schema"], "name": v["name"], "translated": v["translated"]}
+                      for v in manifest["views"]],
+            "routines": [{"kind": r["kind"], "name": r["name"]} for r in manifest["routines"]],
+            "dest": opts.dest, "format": opts.format, "seconds": round(seconds, 3), "bytes_read": read,
+            "mb_per_s": round(read / 1e6 / seconds, 1) if seconds else None,
+            "rows": sum(t["rows"] for t in manifest["tables"])}
+
+
+def _tables_by_key(self, entry):
+    for ts in self.order:
+        if ts.pg_schema == entry["schema"] and ts.pg_name == entry["name"]:
+            return ts
+    return None
+
+
+Transformer.tables_by_key = _tables_by_key
+__all__ = ["NULL", "TransformOptions", "ValueConversionError", "copy_escape_bytes", "run_transform"]
