@@ -124,9 +124,16 @@ def _set_expression(col_sql):
     return copy_escape_sql("IF(%s = '', '{}', %s)" % (col_sql, array))
 
 
-def _embedding_expression(col, col_sql):
-    """The raw embedding for the Python filter: hex for binary formats, escaped text otherwise."""
-    if (col.embedding or {}).get("format") in ("float32_blob", "mysql_vector"):
+def needs_python(col):
+    """Columns converted by Python (on that column only): embeddings, and geometry (the dump path's
+    WKT writer, so that both paths write the same text)."""
+    return bool(col.embedding) or col.converter == "geometry_wkt"
+
+
+def _python_expression(col, col_sql):
+    """The raw value for the Python filter: hex for binary formats, escaped text otherwise."""
+    if col.converter == "geometry_wkt" or (col.embedding or {}).get("format") in ("float32_blob",
+                                                                                  "mysql_vector"):
         return "HEX(%s)" % col_sql
     return copy_escape_sql(col_sql)
 
@@ -136,8 +143,8 @@ def column_expression(col, policies=None):
     policies = policies or Policies()
     c = mysql_ident(col.source_name)
     conv = col.converter
-    if col.embedding:
-        return _embedding_expression(col, c)
+    if needs_python(col):
+        return _python_expression(col, c)
     if conv in ("boolean", "bit_boolean"):
         # 0/1 only, like the dump path: any other value reaches PostgreSQL as is and is refused
         return "CASE %s WHEN 0 THEN 'f' WHEN 1 THEN 't' ELSE %s END" % (c, c)
@@ -156,8 +163,6 @@ def column_expression(col, policies=None):
         return _date_expression(col, c, policies)
     if conv == "set":
         return _set_expression(c)
-    if conv == "geometry_wkt":
-        return copy_escape_sql("ST_AsText(%s)" % c)
     if conv == "vector":
         fn = "VEC_ToText" if policies.flavor == "mariadb" else "VECTOR_TO_STRING"
         return "%s(%s)" % (fn, c)
@@ -165,7 +170,7 @@ def column_expression(col, policies=None):
 
 
 def _may_be_null(col, policies):
-    if col.nullable or col.embedding:
+    if col.nullable or needs_python(col):
         return True
     return col.converter in DATE_CONVERTERS and policies.zero_date == "null"
 
@@ -178,9 +183,8 @@ def field_expression(col, policies=None):
 
 
 def ordered_columns(columns):
-    """Embedding columns go last: the Python filter rewrites only the last field of each line."""
-    plain = [c for c in columns if not c.embedding]
-    return plain + [c for c in columns if c.embedding]
+    """Python-converted columns go last: the filter rewrites only the last fields of each line."""
+    return [c for c in columns if not needs_python(c)] + [c for c in columns if needs_python(c)]
 
 
 def build_select(schema, table, columns, where=None, policies=None):
