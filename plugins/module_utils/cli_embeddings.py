@@ -64,5 +64,8 @@ def main(argv):
     except MigrationError as err:
         sys.stderr.write("pgshift embeddings: %s\n" % err)
         return 1
+    except ImportError as err:
+        sys.stderr.write("pgshift embeddings: %s (run with the project's .venv/bin/python)\n" % err)
+        return 1
     sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
     return 0
