@@ -6,6 +6,7 @@ The physical bound gets the same rows with the vectors already converted to pgve
 measures COPY of pre-converted vectors + the same keys, FK and HNSW index.
 """
 import contextlib
+import itertools
 import os
 import re
 import time
@@ -136,9 +137,10 @@ class QAData:
         return [{"table": "%s.content_embedding" % self.schema, "column": "embedding",
                  "dimensions": self.dims}]
 
-    def embedding_sample_lines(self, count):
-        """COPY lines of the first `count` content_embedding rows with the JSON text (guide's step 4)."""
-        for row in self.module.embedding_rows(count, self.dims, SEED):
+    def embedding_sample_lines(self, count, skip=0):
+        """COPY lines of `count` content_embedding rows after the first `skip`, with the JSON text
+        (what the guide's step 4 starts from)."""
+        for row in itertools.islice(self.module.embedding_rows(skip + count, self.dims, SEED), skip, None):
             yield _copy_line(row)
 
 

@@ -73,11 +73,18 @@ def write(result, results_dir):
     suffix = "" if result["mode"] == "full" else "-quick"
     paths = [os.path.join(results_dir, "%s-%s.json" % (result["mode"], stamp)),
              os.path.join(results_dir, "latest%s.json" % suffix)]
+    result["source_json"] = _relative(paths[0])
     for path in paths:
         _atomic_write(path, json.dumps(result, indent=1, sort_keys=False) + "\n")
     md = os.path.join(results_dir, "latest%s.md" % suffix)
     _atomic_write(md, markdown(result))
     return [*paths, md]
+
+
+def _relative(path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    rel = os.path.relpath(os.path.abspath(path), root)
+    return path if rel.startswith("..") else rel
 
 
 def _atomic_write(path, text):
@@ -101,12 +108,12 @@ def markdown(result):
     lines = ["### Benchmark (%s run, %s)" % (result["mode"], result["started_at"]), "",
              "Machine: %s cores (%s), %s GB RAM; MariaDB %s, PostgreSQL %s, pgvector %s, %s, Python %s. "
              "Load average at start %s, at end %s (shared machine: other work may run). "
-             "Runs per measurement: %s (median). Source: bench/results/latest%s.json."
+             "Runs per measurement: %s (median). Every figure comes from %s."
              % (mach["nproc"], mach.get("cpu"), mach.get("memory_gb"), mach.get("mariadb"),
                 mach.get("postgresql"), mach.get("pgvector"), " ".join(mach.get("pgloader") or []) or
                 "pgloader ?", mach.get("python"), mach.get("load_average_start"),
                 mach.get("load_average_end"), result["scale"]["runs"],
-                "" if result["mode"] == "full" else "-quick"), ""]
+                result.get("source_json", "the run's JSON file")), ""]
     for name, ds in result["datasets"].items():
         lines += _dataset_table(name, ds)
         lines += _ratio_table(result.get("ratios", {}).get(name, []))

@@ -25,15 +25,16 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from bench import harness, report  # noqa: E402
+from bench.datasets import employees  # noqa: E402
 from bench.datasets_registry import EmployeesData, qa_module  # noqa: E402
 from bench.harness import NOT_AVAILABLE, Measurement  # noqa: E402
 from bench.lab import Lab  # noqa: E402
 from bench.ours import Ours  # noqa: E402
 
 SCALES = {
-    # default: ~4.0M rows, ~185 MB of dump. guide_psql_fraction < 1 runs the guide's psql step on a
+    # default: ~4.15M rows, ~190 MB of dump. guide_psql_fraction < 1 runs the guide's psql step on a
     # proportional sample of its INSERTs and extrapolates (for data it actually loads row by row).
-    "full": {"employees": 300_000, "qa_rows": 20_000, "qa_dims": 1536, "runs": 3,
+    "full": {"employees": employees.DEFAULT_EMPLOYEES, "qa_rows": 20_000, "qa_dims": 1536, "runs": 3,
              "guide_psql_fraction": 1.0, "guide_loop_sample": 1000},
     "quick": {"employees": 1_500, "qa_rows": 60, "qa_dims": 1536, "runs": 1,
               "guide_psql_fraction": 1.0, "guide_loop_sample": 20},
@@ -209,6 +210,7 @@ class Bench:
         """The guide's step 4.1 (plpgsql function, UPDATE of every row, DROP) on the first
         guide_loop_sample rows of content_embedding loaded as text, extrapolated to all rows."""
         n = min(self.scale["guide_loop_sample"], data.rows["content_embedding"])
+        skip = (run * n) % max(1, data.rows["content_embedding"] - n + 1)  # a new sample each run
         db = self.fresh_db("guide_loop", run)
         conn = self.lab.pg_connect(db)
         try:
@@ -216,7 +218,7 @@ class Bench:
                 cur.execute(data.guide_table_sql("public")["content_embedding"])
                 cur.execute("ALTER TABLE public.content_embedding ADD PRIMARY KEY (id)")
                 cur.copy_expert("COPY public.content_embedding FROM STDIN",
-                                _LineStream(data.embedding_sample_lines(n)))
+                                _LineStream(data.embedding_sample_lines(n, skip)))
         finally:
             conn.close()
         script = os.path.join(self.work, "guide-embedding-loop.sql")
@@ -228,7 +230,7 @@ class Bench:
                                      "count(embedding) FROM public.content_embedding")[0]
         self.lab.drop_pg_database(db)
         total = data.rows["content_embedding"]
-        rec = {"seconds": round(m.seconds * total / n, 3), "sample_rows": n,
+        rec = {"seconds": round(m.seconds * total / n, 3), "sample_rows": n, "sample_first_id": skip + 1,
                "sample_seconds": round(m.seconds, 3), "converted_in_sample": done[0],
                "non_null_in_sample": done[1], "peak_rss_mb": round(m.peak_rss / 2**20, 1)}
         rec["rows_per_s"] = round(n / m.seconds)
@@ -352,10 +354,14 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny scale, one run each (CI smoke test)")
     parser.add_argument("--runs", type=int, help="override the number of runs per measurement")
     parser.add_argument("--only", choices=["employees", "qa"], help="run one data set only")
+    parser.add_argument("--results-dir", help="where the JSON and Markdown go (default: bench/results "
+                        "for a full run, bench/work/quick/results for --quick: not committed)")
+    parser.add_argument("--work-dir", help="scratch space for TSV, dumps, migration dirs "
+                        "(default: bench/work/<mode>)")
     args = parser.parse_args(argv)
     mode = "quick" if args.quick else "full"
     lab = Lab(ROOT)
-    work = os.path.join(HERE, "work", mode)
+    work = os.path.abspath(args.work_dir or os.path.join(HERE, "work", mode))
     os.makedirs(work, exist_ok=True)
     bench = Bench(mode, lab, work)
     if args.runs:
@@ -376,7 +382,9 @@ def main(argv=None):
     result["duration_seconds"] = round(time.time() - started, 1)
     result["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     result["ratios"] = report.ratios(result)
-    paths = report.write(result, os.path.join(HERE, "results"))
+    results_dir = args.results_dir or (os.path.join(work, "results") if args.quick
+                                       else os.path.join(HERE, "results"))
+    paths = report.write(result, results_dir)
     table = report.markdown(result)
     print(table)
     bench.log("results: %s" % ", ".join(paths))

@@ -1,7 +1,7 @@
 """A deterministic, seeded employees-like database at any scale (the shape of MySQL's `employees`
 sample: departments, employees, dept_emp, dept_manager, titles, salaries).
 
-    tables = generate(out_dir, employees=330_000, seed=42)   # TSV files + their row counts
+    tables = generate(out_dir, employees=310_000, seed=42)   # TSV files + their row counts
     load_mariadb(lab, database, out_dir)                      # LOAD DATA LOCAL INFILE, indexes, FKs
 
 Types covered: int (auto_increment), date, char/varchar (with apostrophes and accented UTF-8),
@@ -9,8 +9,8 @@ enum, decimal. The TSV files are both MariaDB's LOAD DATA format and PostgreSQL'
 (no value needs escaping: no tab, newline or backslash), so the same files feed MariaDB and the
 physical bound (COPY into bare PostgreSQL tables). Same seed and scale -> byte-identical files.
 
-About 13 rows and 550 bytes of mysqldump output per employee: 330,000 employees -> ~4.3M rows,
-~180 MB of dump.
+About 13.4 rows and 620 bytes of mysqldump output per employee: 310,000 employees (the default)
+-> ~4.15M rows, ~190 MB of dump.
 """
 import contextlib
 import datetime
@@ -20,7 +20,7 @@ import os
 import random
 import subprocess
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 TABLE_ORDER = ("departments", "employees", "dept_emp", "dept_manager", "titles", "salaries")
 
 DEPARTMENTS = (
@@ -48,6 +48,8 @@ LAST_NAMES = (
 TITLES = ("Staff", "Senior Staff", "Engineer", "Senior Engineer", "Assistant Engineer",
           "Technique Leader", "Manager")
 CURRENT = "9999-01-01"
+FIRST_EMP_NO = 10001
+DEFAULT_EMPLOYEES = 310_000  # ~4.15M rows, ~190 MB of mysqldump output
 EPOCH = datetime.date(1950, 1, 1).toordinal()
 DAYS = [datetime.date.fromordinal(EPOCH + i).isoformat() for i in range(80 * 366)]
 
@@ -206,15 +208,17 @@ def _employee_rows(rng, emp_no):
         tstart += 700
     out["titles"] = "".join(tparts)
     depts = rng.sample(DEPARTMENTS, 2 if rng.random() < 0.1 else 1)
+    if emp_no - FIRST_EMP_NO < len(DEPARTMENTS):  # the first staff: one per department, its manager
+        depts = [DEPARTMENTS[emp_no - FIRST_EMP_NO]]
     out["dept_emp"] = "".join("%d\t%s\t%s\t%s\n" % (emp_no, d[0], DAYS[hire], end) for d in depts)
     out["dept_manager"] = ""
-    if rng.random() < 0.001:
+    if emp_no - FIRST_EMP_NO < len(DEPARTMENTS) or rng.random() < 0.001:  # every department managed
         d = depts[0][0]
         out["dept_manager"] = "%d\t%s\t%s\t%s\n" % (emp_no, d, DAYS[hire], end)
     return out
 
 
-def generate(out_dir, employees=330_000, seed=42):
+def generate(out_dir, employees=DEFAULT_EMPLOYEES, seed=42):
     """Write <table>.tsv files for `employees` employees; returns {table: rows}. Reuses files
     already generated with the same fingerprint (stamp file)."""
     os.makedirs(out_dir, exist_ok=True)
@@ -237,7 +241,7 @@ def generate(out_dir, employees=330_000, seed=42):
             files["departments"].write("%s\t%s\n" % (code, name))
         rows["departments"] = len(DEPARTMENTS)
         buffers = {t: [] for t in TABLE_ORDER}
-        for emp_no in range(10001, 10001 + employees):
+        for emp_no in range(FIRST_EMP_NO, FIRST_EMP_NO + employees):
             for table, text in _employee_rows(rng, emp_no).items():
                 if text:
                     buffers[table].append(text)
