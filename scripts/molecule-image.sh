@@ -47,12 +47,13 @@ fi
 
 cache_pgvector_source || log "warning: pgvector source tarball not cached (scenarios fall back to apt-get source)"
 
+mkdir -p /var/cache/pgshift/apt-archives/partial
 if podman image exists "$IMAGE"; then
   echo "$IMAGE"
   exit 0
 fi
 
-mkdir -p "$CACHE"
+mkdir -p "$CACHE" /var/cache/pgshift/apt-archives/partial
 if [ ! -s "$TARBALL" ]; then
   MIRROR=$(mirror)
   SECURITY=${MIRROR%/debian}/debian-security

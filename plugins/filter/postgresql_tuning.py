@@ -72,7 +72,7 @@ def _mb(value: int) -> str:
     return "%dMB" % value
 
 
-def compute(memory_mb, cores, profile="production", max_connections=100, storage="ssd",
+def compute(memory_mb, cores, profile="production", *, max_connections=100, storage="ssd",
             wal_minimal=False, overrides=None):
     """The settings for a host, as an ordered dict of name -> PostgreSQL value string."""
     memory_mb, cores, max_connections = int(memory_mb), int(cores), int(max_connections)
@@ -126,11 +126,12 @@ def compute(memory_mb, cores, profile="production", max_connections=100, storage
     return settings
 
 
-def postgresql_tuning(memory_mb, cores, profile="production", max_connections=100, storage="ssd",
+def postgresql_tuning(memory_mb, cores, profile="production", *, max_connections=100, storage="ssd",
                       wal_minimal=False, overrides=None):
     """Filter entry point: ``memory_mb | pgshift.mysql.postgresql_tuning(cores, profile, ...)``."""
     try:
-        return compute(memory_mb, cores, profile, max_connections, storage, wal_minimal, overrides)
+        return compute(memory_mb, cores, profile, max_connections=max_connections, storage=storage,
+                       wal_minimal=wal_minimal, overrides=overrides)
     except (TypeError, ValueError) as exc:
         from ansible.errors import AnsibleFilterError
 
