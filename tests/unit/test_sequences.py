@@ -1,13 +1,12 @@
 """Pure parts of sequence_reset: the wanted next value and the manifest's AUTO_INCREMENT values."""
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from ansible_collections.pgshift.mysql.plugins.module_utils.sequences import (
     _auto_increment_for,
     manifest_auto_increments,
     wanted_next,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 SEQ = {"start": 1, "min_value": 1}
 
