@@ -24,7 +24,7 @@ extends_documentation_fragment:
   - pgshift.mysql.postgresql
 options:
   src:
-    description: Migration dir (or its C(manifest.json)): table and column mapping, policies.
+    description: Migration dir (or its C(manifest.json)) with the table and column mapping and the policies.
     type: path
     required: true
   mode:
