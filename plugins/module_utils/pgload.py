@@ -169,6 +169,13 @@ def post_data_steps(manifest, entries, all_tables):
     return steps
 
 
+def untranslated_views(manifest):
+    """Views the transform could not translate are not created: said, never silently."""
+    return ["view %s.%s not created: the transform could not translate its SQL (manifest views[].sql);"
+            " create it by hand" % (v["schema"], v["name"])
+            for v in manifest.get("views") or [] if not v.get("translated", True)]
+
+
 _FK_ADD = re.compile(r"^\s*ALTER\s+TABLE\b.*\bFOREIGN\s+KEY\b", re.I | re.S)
 
 
@@ -280,7 +287,11 @@ class PgLoad:
         entries = select_tables(self.manifest, self.wanted)
         self.tasks = plan_tables(self.src, entries)
         self.pre_steps = pre_data_steps(self.src)
-        self.post_steps = post_data_steps(self.manifest, entries, not self.wanted)
+        self.post_steps = []
+        if self.run_post_data:
+            self.post_steps = post_data_steps(self.manifest, entries, not self.wanted)
+            if not self.wanted:
+                self.warnings.extend(untranslated_views(self.manifest))
         self.pool = ConnectionPool(self.params, self.jobs, self.mwm)
         try:
             with self.pool.connection() as conn:
@@ -543,7 +554,7 @@ class PgLoad:
         for step, need in fks:  # NOT VALID: catalog only, but it locks both tables: one at a time
             if need == "create":  # an unnamed FK cannot be validated by name: added valid at once
                 self._run_step(step, not_valid_sql(step.sql) if step.name else step.sql,
-                               record=not step.name)
+                               record=not step.name, label=" added NOT VALID" if step.name else "")
         self._parallel([lambda s=s: self._validate_fk(s) for s, _ in fks if s.name])
         for step, _ in rest:
             self._run_step(step, step.sql)
@@ -560,7 +571,7 @@ class PgLoad:
             raise LoadError("%s%s" % (errors[0], " (and %d more post-data failures)" % (len(errors) - 1)
                                       if len(errors) > 1 else ""))
 
-    def _run_step(self, step, sql, record=True):
+    def _run_step(self, step, sql, record=True, label=""):
         import psycopg2
 
         started = time.monotonic()
@@ -580,11 +591,11 @@ class PgLoad:
         self._mark_changed()
         with self._lock:
             self.post_done += 1
-        self.say("post-data: %s (%.2f s)" % (step.describe(), time.monotonic() - started))
+        self.say("post-data: %s%s (%.2f s)" % (step.describe(), label, time.monotonic() - started))
 
     def _validate_fk(self, step):
         sql = "ALTER TABLE %s VALIDATE CONSTRAINT %s" % (qname(step.schema, step.table), qident(step.name))
-        self._run_step(step, sql)
+        self._run_step(step, sql, label=" validated")
 
     def _analyze(self, tasks):
         def analyze(task):

@@ -208,6 +208,8 @@ def test_post_data_complete_and_rerun_changes_nothing(migrated, pg_connect, name
             qualified = '"%s"."%s"' % (view["schema"], view["name"])
             assert _rows(pg, "SELECT to_regclass('%s')" % qualified)[0][0], view["name"]
     pg.close()
+    untranslated = [v["name"] for v in manifest["views"] if not v.get("translated", True)]
+    assert len([w for w in migrated[name][4]["warnings"] if w.startswith("view ")]) == len(untranslated)
     again = load(params, dest, jobs=2)
     assert again["changed"] is False
     assert {v["action"] for v in again["tables"].values()} == {"skip"}
