@@ -37,7 +37,7 @@ SCALES = {
     "full": {"employees": employees.DEFAULT_EMPLOYEES, "qa_rows": 20_000, "qa_dims": 1536, "runs": 3,
              "guide_psql_fraction": 1.0, "guide_loop_sample": 1000},
     "quick": {"employees": 1_500, "qa_rows": 60, "qa_dims": 1536, "runs": 1,
-              "guide_psql_fraction": 1.0, "guide_loop_sample": 20},
+              "guide_psql_fraction": 1.0, "guide_loop_sample": 5},
 }
 class Bench:
     def __init__(self, mode, lab, work):
