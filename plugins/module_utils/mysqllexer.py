@@ -22,8 +22,9 @@ DQSTRING = rb'"[^"\\]*(?:(?:\\.|"")[^"\\]*)*"'
 IDENT = rb"`[^`]*(?:``[^`]*)*`"
 INTRODUCER = rb"_[A-Za-z0-9]+"
 # One value as mysqldump writes it: string (maybe with introducer), hex/bit literal, bare token.
-VALUE = (rb"(?:" + INTRODUCER + rb"[ \t]*)?(?:" + STRING + rb"|0x[0-9A-Fa-f]*|[xX]'[0-9A-Fa-f]*')"
-         rb"|[bB]'[01]*'|[-+]?[0-9][0-9.eE+-]*|[-+]?\.[0-9][0-9eE+-]*|NULL|null|TRUE|FALSE|true|false")
+VALUE = (STRING + rb"|[-+]?[0-9][0-9.eE+-]*|NULL|(?:" + INTRODUCER + rb"[ \t]*)?(?:" + STRING
+         + rb"|0x[0-9A-Fa-f]*|[xX]'[0-9A-Fa-f]*')|0x[0-9A-Fa-f]*|[xX]'[0-9A-Fa-f]*'|[bB]'[01]*'"
+         rb"|[-+]?\.[0-9][0-9eE+-]*|null|TRUE|FALSE|true|false")
 
 # name, pattern, why. Order matters: the first rule that matches at a position wins.
 RULES = [

@@ -31,6 +31,45 @@ _PASS_NUMERIC = ("integer", "numeric", "float", "year")
 _PASS_TEXT = ("text", "enum", "json", "uuid", "inet")
 
 
+_BULK_OK = ("integer", "numeric", "float", "year", "text", "enum", "json", "date", "datetime", "uuid", "inet")
+_BULK_BAD = re.compile(rb"[\x00-\x03\r]|\\[0Z%_]|-00|'0000")
+_OUTSIDE_CHARS = b"0123456789.eE+-\t\n\x01"
+
+
+def bulk_statement(buf, pos, ncols):
+    """A whole INSERT's tuples as COPY text with a few C-level passes, or None when the statement is
+    not plain enough (\\0 \\Z \\% \\_ escapes, '' doubling, zero-date-like text, anything but numbers
+    and NULL outside strings): then the row loop does it. Once \\\\ and \\' are set aside, every quote
+    opens or closes a string, so splitting on quotes separates string contents (odd parts) from
+    structure (even parts); MySQL's \\n \\r \\t \\b escapes are already COPY's."""
+    end = buf.find(b");", pos)
+    if end < 0 or buf[pos:pos + 1] != b"(":
+        return None
+    region = buf[pos + 1:end]
+    if _BULK_BAD.search(region):
+        return None
+    region = region.replace(b"),\n(", b"),(")
+    if b"\\" in region:
+        region = region.replace(b"\\\\", b"\x02").replace(b"\\'", b"\x03")
+    parts = region.split(b"'")
+    if len(parts) % 2 == 0 or b"" in parts[2:-1:2]:
+        return None                        # odd quote count: this ');' is inside a string
+    outside = b"\x01".join(parts[0::2]).replace(b"),(", b"\n").replace(b",", b"\t").replace(b"NULL", b"\\N")
+    if outside.translate(None, _OUTSIDE_CHARS).replace(b"\\N", b""):
+        return None
+    rows = outside.count(b"\n") + 1
+    if outside.count(b"\t") != rows * (ncols - 1):
+        return None
+    inside = b"\x01".join(parts[1::2])
+    if b"\t" in inside or b"\n" in inside:
+        inside = inside.replace(b"\t", b"\\t").replace(b"\n", b"\\n")
+    if b"\\" in inside or b"\x02" in inside or b"\x03" in inside:
+        inside = inside.replace(b'\\"', b'"').replace(b"\x02", b"\\\\").replace(b"\x03", b"'")
+    parts[0::2] = outside.split(b"\x01")
+    parts[1::2] = inside.split(b"\x01")
+    return b"".join(parts) + b"\n", rows, end + 2
+
+
 class DumpDataError(MigrationError):
     """A row that cannot be converted (names table, row, key and byte offset)."""
 
@@ -42,16 +81,18 @@ def row_regex(ncols):
 def _expr(i, converter, utf8):
     g = "g%d" % i
     if converter in _PASS_NUMERIC:
-        return "(%s if 47 < %s[0] < 58 or %s[0] == 45 else C%d(%s))" % (g, g, g, i, g)
+        return "(%s if 47 < %s[0] < 58 or %s[0] == 45 else NUL if %s == b'NULL' else C%d(%s))" % (g, g, g, g, i, g)
     if converter in ("boolean", "bit_boolean"):
         return "(B01.get(%s) or C%d(%s))" % (g, i, g)
     if converter in _PASS_TEXT and utf8:
-        return "(%s[1:-1] if %s[0] == 39 and SPECIAL(%s, 1) is None else C%d(%s))" % (g, g, g, i, g)
-    if converter in ("date", "datetime"):
-        return "(%s[1:-1] if %s[0] == 39 and %s[1] != 48 and b'-00' not in %s else C%d(%s))" % (g, g, g, g, i, g)
-    if converter == "timestamptz":
-        return ("(%s[1:-1] + TZ if %s[0] == 39 and %s[1] != 48 and b'-00' not in %s else C%d(%s))"
+        return ("(%s[1:-1] if %s[0] == 39 and SPECIAL(%s, 1) is None else NUL if %s == b'NULL' else C%d(%s))"
                 % (g, g, g, g, i, g))
+    if converter in ("date", "datetime"):
+        return ("(%s[1:-1] if %s[0] == 39 and %s[1] != 48 and b'-00' not in %s else NUL if %s == b'NULL' "
+                "else C%d(%s))" % (g, g, g, g, g, i, g))
+    if converter == "timestamptz":
+        return ("(%s[1:-1] + TZ if %s[0] == 39 and %s[1] != 48 and b'-00' not in %s else NUL if %s == b'NULL' "
+                "else C%d(%s))" % (g, g, g, g, g, i, g))
     return "C%d(%s)" % (i, g)
 
 
@@ -77,7 +118,7 @@ def build_fast(ncols, out_order, converters, utf8, tz):
         "        if sep == b';':",
         "            return pos, n, True",
     ])
-    env = {"ROW": row_regex(ncols), "SPECIAL": SPECIAL, "B01": B01, "TZ": tz}
+    env = {"ROW": row_regex(ncols), "SPECIAL": SPECIAL, "B01": B01, "TZ": tz, "NUL": NULL}
     exec(compile(src, "<rowcodec %d cols>" % ncols, "exec"), env)  # noqa: S102 (generated from our own templates)
     return env["run"], env["ROW"]
 
@@ -95,6 +136,8 @@ class RowCodec:
         self.fast, self.row_re = build_fast(ncols, self.out_order, [(c[0],) for c in self.convs], utf8,
                                             ts.policies.tz_suffix)
         self.fns = [c[1] for c in self.convs]
+        self.bulk = (utf8 and all(c[0] in _BULK_OK for c in self.convs)
+                     and self.out_order == list(range(ncols)))
         key = ts.table.primary_key
         names = [ts.plans[p].source_name if p is not None else None for p in positions]
         self.key_idx = [names.index(k) for k in key if k in names]
@@ -122,6 +165,10 @@ class RowCodec:
         write = ts.out.write if ts.out is not None else None
         while True:
             buf, start = reader.buf, reader.pos
+            if self.bulk:
+                got = bulk_statement(buf, start, self.ncols)
+                if got is not None and self._bulk_write(ts, write, got, reader):
+                    return
             out = []
             try:
                 pos, n, done = self.fast(buf, start, self.fns, out)
@@ -146,6 +193,20 @@ class RowCodec:
                                           "the tuple never ends" % (ts.table.name, reader.offset(), ts.rows + 1))
                 reader.fill(2 * (len(reader.buf) - reader.pos) + reader.chunk)
             tr.report_progress(ts.table.name)
+
+    @staticmethod
+    def _bulk_write(ts, write, got, reader):
+        data, rows, end = got
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        if write:
+            write(data)
+            ts.bytes += len(data)
+        ts.rows += rows
+        reader.pos = end
+        return True
 
     def _fast_end(self, buf, start):
         """Where the fast loop would stop (row regex only, no conversion)."""

@@ -26,7 +26,7 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.copytext import (
     copy_escape_bytes,
 )
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import ValueConversionError
-from ansible_collections.pgshift.mysql.plugins.module_utils.mysqllexer import literal_bytes, split_introducer
+from ansible_collections.pgshift.mysql.plugins.module_utils.mysqllexer import literal_bytes, unescape_string
 
 _ZERO_DATE_RE = re.compile(rb"^0000-00-00(?:[ T]00:00:00(?:\.0+)?)?$|^\d{4}-00-|^\d{4}-\d\d-00")
 _NUMBER_RE = re.compile(rb"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
@@ -90,13 +90,12 @@ def decode_text(raw, pol):
 
 def conv_text(pol):
     def convert(token):
-        if _is_null(token):
+        if token[:1] == b"'":
+            raw = unescape_string(token)       # the common case: a plain quoted string
+        elif _is_null(token):
             return NULL
-        intro, _body = split_introducer(token)
-        raw = _raw(token)
-        if intro == "binary" or token[:2] in (b"0x", b"0X"):
-            # binary literal in a text column: bytes are in the column's charset; assume UTF-8
-            pass
+        else:
+            raw = _raw(token)                  # _binary '..', 0x.. (bytes in the column's charset)
         return copy_escape_bytes(decode_text(raw, pol))
     return convert
 
