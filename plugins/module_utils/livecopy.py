@@ -503,6 +503,7 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
     manifest["warnings"] = [w for t in planned for w in t.entry["warnings"]]
     manifest_id = plan_identity(source, planned, opts)
     manifest["live_plan_id"] = manifest_id
+    _carry_previous_snapshot(dest, manifest)
     if not check_mode:
         os.makedirs(dest, exist_ok=True)
         write_sql_files(dest, manifest)
@@ -523,6 +524,16 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
         result["warnings"].append("chunk_rows: tables are copied whole (one COPY FREEZE transaction each); "
                                   "primary-key range splitting is not implemented yet")
     return result
+
+
+def _carry_previous_snapshot(dest, manifest):
+    """A rerun of the same plan keeps the earlier run's snapshot facts (its tables came from it)."""
+    try:
+        previous = mf.read_manifest(dest, require_complete=False)
+    except MigrationError:
+        return
+    if previous.get("live_plan_id") == manifest["live_plan_id"]:
+        manifest["source"]["binlog"] = (previous.get("source") or {}).get("binlog")
 
 
 def _finish_manifest(dest, manifest, loader, result):
