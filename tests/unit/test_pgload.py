@@ -200,3 +200,38 @@ def test_reject_writer_keeps_lines_verbatim_and_logs_line_numbers(tmp_path):
     assert (writer.count, writer.first) == (2, (5, "22P02: bad"))
     writer.clear()
     assert not os.listdir(tmp_path / "rejects")
+
+
+# ---------------------------------------------------------------- the module and the console command
+
+def _documented_options():
+    import yaml
+    from ansible_collections.pgshift.mysql.plugins.doc_fragments.postgresql import ModuleDocFragment
+    from ansible_collections.pgshift.mysql.plugins.modules import pg_load
+
+    options = dict(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
+    options.update(yaml.safe_load(pg_load.DOCUMENTATION)["options"])
+    return options, pg_load.ARGUMENT_SPEC
+
+
+def test_module_documents_exactly_its_arguments():
+    documented, spec = _documented_options()
+    assert set(documented) == set(spec)
+    for name, arg in spec.items():
+        doc = documented[name]
+        assert doc.get("type", "str") == arg.get("type", "str"), name
+        assert doc.get("default") == arg.get("default"), name
+        assert doc.get("choices") == arg.get("choices"), name
+        assert bool(doc.get("required")) == bool(arg.get("required")), name
+    assert spec["pg_password"]["no_log"] is True
+
+
+def test_cli_failure_is_a_message_and_json_not_a_traceback(tmp_path, capsys):
+    from ansible_collections.pgshift.mysql.plugins.module_utils import cli_load
+
+    src = _dir(tmp_path, {"t": b"1\n"}, complete=False)
+    assert cli_load.main([src, "--pg-host", "192.0.2.1", "--pg-port", "1"]) == 1
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"failed": True, "msg": json.loads(out)["msg"]}
+    assert "not marked complete" in json.loads(out)["msg"]
+    assert err.startswith("pgshift load: ") and "Traceback" not in err
