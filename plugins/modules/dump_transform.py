@@ -1,0 +1,259 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Ansible module: a mysqldump file -> PostgreSQL migration dir (or one psql script)."""
+
+DOCUMENTATION = r"""
+module: dump_transform
+short_description: Transform a mysqldump file into a PostgreSQL migration dir
+description:
+  - Reads a MySQL 5.7/8.x or MariaDB 10.x/11.x dump (plain, gzip or zstd, detected from its bytes), streaming,
+    with memory bounded by the longest row, and writes a migration dir (C(manifest.json), C(pre-data.sql),
+    C(data/<schema>.<table>.copy) in COPY text format, C(post-data.sql)) as described in the collection's
+    docs/contracts.md, or with O(format=sql) one psql-loadable script with COPY blocks.
+  - Every row becomes one COPY line or the task fails naming the table, row number (and key) and byte offset.
+  - Types follow ordered rules (first match wins); O(type_rules) are tried before the defaults.
+  - Routines, triggers and events are not translated; they are reported in the manifest's C(routines).
+    Views are translated only when they use portable SQL; the others are reported.
+version_added: "0.1.0"
+author: pgshift maintainers
+extends_documentation_fragment:
+  - pgshift.mysql.postgresql
+options:
+  src:
+    description: The dump file (plain, .gz or .zst), or C(-) for standard input.
+    type: path
+    required: true
+  dest:
+    description: The migration dir to write (O(format=dir)) or the script file (O(format=sql)).
+    type: path
+    required: true
+  format:
+    description: C(dir) writes a migration dir; C(sql) one script for C(psql -v ON_ERROR_STOP=1 -f).
+    type: str
+    choices: [dir, sql]
+    default: dir
+  schema_mode:
+    description:
+      - C(create) builds the PostgreSQL schema from the dump's DDL.
+      - C(existing) reads the target database (through the pg_* options) and coerces values to its column
+        types, mapping columns by name (exact, then case-insensitive); data-only dumps need this mode.
+    type: str
+    choices: [create, existing]
+    default: create
+  schema_map:
+    description: MySQL database name -> PostgreSQL schema name (default the same name).
+    type: dict
+    default: {}
+  default_schema:
+    description: MySQL database of a dump with no C(USE) statement (default the dump header's database).
+    type: str
+  identifier_case:
+    description: Keep identifiers as they are, or lower-case them.
+    type: str
+    choices: [preserve, lower]
+    default: preserve
+  type_rules:
+    description:
+      - Rules tried before the defaults, first match wins. Each is a dict with C(match) (keys C(type),
+        C(column_type) regex, C(unsigned), C(length), C(auto_increment), C(table), C(column) glob),
+        C(pg_type) (template with {length} {precision} {scale}) and optional C(converter).
+    type: list
+    elements: dict
+    default: []
+  strict_types:
+    description: Fail on a column type no rule maps (default maps it to text with a warning).
+    type: bool
+    default: false
+  embeddings:
+    description:
+      - Columns holding embeddings, made C(vector(N)) or C(halfvec(N)); each a dict with C(table), C(column),
+        C(dimensions), C(type) (vector|halfvec), C(format) (json_object|json_array|csv|float32_blob|mysql_vector)
+        and C(invalid) (error|null|reject; reject writes the row to C(rejects/)).
+    type: list
+    elements: dict
+    default: []
+  zero_date:
+    description: Zero dates (0000-00-00...) -> C(error), C(null), or this replacement literal.
+    type: str
+    default: error
+  invalid_utf8:
+    description: Invalid UTF-8 in text -> C(error) (names table, row and offset) or C(replace) (U+FFFD).
+    type: str
+    choices: [error, replace]
+    default: error
+  nul_bytes:
+    description: NUL bytes in text -> C(error) or C(strip).
+    type: str
+    choices: [error, strip]
+    default: error
+  include_tables:
+    description: Only these tables (globs on C(table) or C(db.table)).
+    type: list
+    elements: str
+    default: []
+  exclude_tables:
+    description: Skip these tables (globs); their rows are still read but not written.
+    type: list
+    elements: str
+    default: []
+  ignore_columns:
+    description: With O(schema_mode=existing), dump columns (C(column) or C(table.column)) allowed to have no
+      target column; their values are dropped.
+    type: list
+    elements: str
+    default: []
+  force:
+    description: Overwrite an existing migration dir or script.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Parses the whole dump and converts every value, reports tables, rows and warnings, writes nothing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: partial
+    description: A dest that already holds a complete migration is left alone (C(changed=false)) unless
+      O(force=true); with O(force=true) every run rewrites it.
+"""
+
+EXAMPLES = r"""
+- name: Transform the nightly dump
+  pgshift.mysql.dump_transform:
+    src: /var/backups/app.sql.zst
+    dest: /var/lib/pgshift/app
+    zero_date: "null"
+    embeddings:
+      - {table: content_embedding, column: embedding, dimensions: 1536, type: vector, format: json_object,
+         invalid: reject}
+
+- name: Data-only dump into the schema the ORM created
+  pgshift.mysql.dump_transform:
+    src: /var/backups/app-data.sql
+    dest: /var/lib/pgshift/app-data
+    schema_mode: existing
+    schema_map: {app: public}
+    pg_database: app
+    pg_user: app
+    pg_passfile: /root/.pgpass
+
+- name: One script for psql
+  pgshift.mysql.dump_transform:
+    src: /var/backups/app.sql.gz
+    dest: /var/lib/pgshift/app.psql
+    format: sql
+"""
+
+RETURN = r"""
+tables:
+  description: Per table (C(schema.table)) figures.
+  returned: success
+  type: dict
+  sample: {"sakila.actor": {"rows": 200, "bytes": 7446, "rejected": 0, "seconds": 0.01, "warnings": []}}
+warnings:
+  description: Run-level warnings (untranslated views, routines, ...); table warnings are under RV(tables).
+  returned: success
+  type: list
+  elements: str
+views:
+  description: Views found, and whether they were translated.
+  returned: success
+  type: list
+  elements: dict
+routines:
+  description: Procedures, functions, triggers and events found (kept untranslated in the manifest).
+  returned: success
+  type: list
+  elements: dict
+rows:
+  description: Rows written, all tables.
+  returned: success
+  type: int
+bytes_read:
+  description: Uncompressed dump bytes read.
+  returned: success
+  type: int
+mb_per_s:
+  description: Throughput of the run.
+  returned: success
+  type: float
+dest:
+  description: The migration dir or script written.
+  returned: success
+  type: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.pgshift.mysql.plugins.module_utils.connections import PG_ARGUMENT_SPEC
+from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
+from ansible_collections.pgshift.mysql.plugins.module_utils.manifest import read_manifest
+from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions, run_transform
+
+OPTION_NAMES = ("src", "dest", "format", "schema_mode", "schema_map", "default_schema", "identifier_case",
+                "type_rules", "strict_types", "embeddings", "zero_date", "invalid_utf8", "nul_bytes",
+                "include_tables", "exclude_tables", "ignore_columns", "force")
+
+
+def _already_done(params):
+    """A complete migration dir from this very dump (same size and mtime): nothing to do."""
+    if params["format"] != "dir" or params["force"] or params["src"] == "-":
+        return None
+    try:
+        manifest = read_manifest(params["dest"])
+    except MigrationError:
+        return None
+    st = os.stat(params["src"])
+    src = manifest.get("source", {})
+    if src.get("path") == os.path.abspath(params["src"]) and src.get("size") == st.st_size \
+            and src.get("mtime") == int(st.st_mtime):
+        return manifest
+    raise MigrationError("dump_transform: dest %r holds a migration of another dump (force: true to overwrite)"
+                         % params["dest"])
+
+
+def main():
+    argument_spec = dict(PG_ARGUMENT_SPEC)
+    argument_spec.update(
+        src={"type": "path", "required": True},
+        dest={"type": "path", "required": True},
+        format={"type": "str", "choices": ["dir", "sql"], "default": "dir"},
+        schema_mode={"type": "str", "choices": ["create", "existing"], "default": "create"},
+        schema_map={"type": "dict", "default": {}},
+        default_schema={"type": "str"},
+        identifier_case={"type": "str", "choices": ["preserve", "lower"], "default": "preserve"},
+        type_rules={"type": "list", "elements": "dict", "default": []},
+        strict_types={"type": "bool", "default": False},
+        embeddings={"type": "list", "elements": "dict", "default": []},
+        zero_date={"type": "str", "default": "error"},
+        invalid_utf8={"type": "str", "choices": ["error", "replace"], "default": "error"},
+        nul_bytes={"type": "str", "choices": ["error", "strip"], "default": "error"},
+        include_tables={"type": "list", "elements": "str", "default": []},
+        exclude_tables={"type": "list", "elements": "str", "default": []},
+        ignore_columns={"type": "list", "elements": "str", "default": []},
+        force={"type": "bool", "default": False},
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    try:
+        done = _already_done(params)
+        if done is not None:
+            tables = {"%s.%s" % (t["schema"], t["name"]): {"rows": t["rows"], "bytes": t["bytes"],
+                                                           "rejected": t["rejected"], "warnings": t["warnings"]}
+                      for t in done["tables"]}
+            module.exit_json(changed=False, tables=tables, warnings=done["warnings"], dest=params["dest"])
+        opts = TransformOptions(check_mode=module.check_mode,
+                                pg_params={k: params[k] for k in PG_ARGUMENT_SPEC},
+                                **{k: params[k] for k in OPTION_NAMES})
+        result = run_transform(opts)
+    except MigrationError as err:
+        module.fail_json(msg=str(err))
+    for warning in result["warnings"]:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

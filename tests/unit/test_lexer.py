@@ -1,0 +1,64 @@
+"""Lexer rules, one case per rule, plus value splitting and unescaping."""
+import pytest
+
+from ansible_collections.pgshift.mysql.plugins.module_utils import mysqllexer as lx
+from ansible_collections.pgshift.mysql.plugins.module_utils.errors import DumpSyntaxError
+
+
+@pytest.mark.parametrize("text,kind,token", [
+    (b"'it\\'s'", "string", b"'it\\'s'"),
+    (b"'it''s'", "string", b"'it''s'"),
+    (b"_binary 'ab'", "string", b"_binary 'ab'"),
+    (b"_utf8mb4'x'", "string", b"_utf8mb4'x'"),
+    (b'"dq"', "dqstring", b'"dq"'),
+    (b"`a``b`", "ident", b"`a``b`"),
+    (b"0x00FF", "hex", b"0x00FF"),
+    (b"X'0a'", "hex", b"X'0a'"),
+    (b"b'101'", "bits", b"b'101'"),
+    (b"1.5e-3", "number", b"1.5e-3"),
+    (b"NULL", "word", b"NULL"),
+    (b"@@character_set_client", "user_var", b"@@character_set_client"),
+    (b";", "punct", b";"),
+])
+def test_token_rule(text, kind, token):
+    assert list(lx.tokenize(text)) == [(kind, token)]
+
+
+@pytest.mark.parametrize("text", [
+    b"/*M!999999\\- enable the sandbox mode */",
+    b"-- comment\n",
+    b"# comment\n",
+    b"/* plain */",
+    b"  \r\n\t",
+])
+def test_skipped(text):
+    assert list(lx.tokenize(text)) == []
+
+
+def test_conditional_comment_content_is_code():
+    assert [t for _k, t in lx.tokenize(b"/*!40101 SET NAMES utf8mb4 */")] == [b"SET", b"NAMES", b"utf8mb4"]
+
+
+@pytest.mark.parametrize("text", [b"'abc", b"`abc", b"/* abc"])
+def test_unterminated_is_an_error(text):
+    with pytest.raises(DumpSyntaxError):
+        list(lx.tokenize(text))
+
+
+@pytest.mark.parametrize("token,raw", [
+    (b"'a\\'b'", b"a'b"), (b"'a''b'", b"a'b"), (b"'\\\\'", b"\\"), (b"'\\0'", b"\x00"),
+    (b"'\\n\\r\\t\\Z\\b'", b"\n\r\t\x1a\b"), (b"'\\%\\_'", b"\\%\\_"), (b"'\\\"'", b'"'),
+    (b"0x00ff", b"\x00\xff"), (b"X'41'", b"A"), (b"b'1'", b"\x01"), (b"b'100000001'", b"\x01\x01"),
+    (b"_binary 'x\\0'", b"x\x00"), (b"NULL", None), (b"42", b"42"),
+])
+def test_literal_bytes(token, raw):
+    assert lx.literal_bytes(token) == raw
+
+
+@pytest.mark.parametrize("inside,values", [
+    (b"1,'a,b',NULL", [b"1", b"'a,b'", b"NULL"]),
+    (b"'(x)',')',2", [b"'(x)'", b"')'", b"2"]),
+    (b"-1 , 'q\\',r'", [b"-1", b"'q\\',r'"]),
+])
+def test_split_values(inside, values):
+    assert lx.split_values(inside) == values
