@@ -503,7 +503,9 @@ def _prepare_dest(opts):
     if opts.format == "sql":
         if os.path.exists(dest) and not opts.force:
             raise MigrationError("transform: dest %r exists (force: true to overwrite)" % dest)
-        return tempfile.mkdtemp(prefix=".pgshift-", dir=os.path.dirname(os.path.abspath(dest)) or ".")
+        work = tempfile.mkdtemp(prefix=".pgshift-", dir=os.path.dirname(os.path.abspath(dest)) or ".")
+        os.makedirs(os.path.join(work, mf.DATA_DIR))
+        return work
     manifest_path = os.path.join(dest, mf.MANIFEST_NAME)
     if os.path.exists(manifest_path) and not opts.force:
         raise MigrationError("transform: %r already holds a migration (force: true to overwrite)" % dest)

@@ -1,0 +1,169 @@
+"""Whole-dump transforms of small hand-written dumps: dialect, values, policies, failures."""
+import gzip
+import json
+import os
+
+import pytest
+
+from ansible_collections.pgshift.mysql.plugins.module_utils.copytext import parse_row
+from ansible_collections.pgshift.mysql.plugins.module_utils.errors import DumpSyntaxError, MigrationError
+from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions, run_transform
+
+HEAD = (b"/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19\n--\n-- Host: localhost    Database: db1\n"
+        b"/*!40101 SET NAMES utf8mb4 */;\n/*!40103 SET TIME_ZONE='+00:00' */;\n")
+T = (b"CREATE TABLE `t` (\n  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,\n  `s` varchar(200) DEFAULT NULL,\n"
+     b"  `d` datetime DEFAULT NULL,\n  `b` tinyint(1) NOT NULL DEFAULT 0,\n  `bin` blob,\n  PRIMARY KEY (`id`)\n"
+     b") ENGINE=InnoDB AUTO_INCREMENT=10 DEFAULT CHARSET=utf8mb4 /*!80016 DEFAULT ENCRYPTION='N' */;\n")
+
+
+def transform(tmp_path, body, name="d.sql", **kw):
+    src = tmp_path / name
+    data = HEAD + body
+    src.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    dest = tmp_path / "out"
+    result = run_transform(TransformOptions(src=str(src), dest=str(dest), **kw))
+    return result, dest
+
+
+def rows(dest, table="db1.t"):
+    with open(dest / "data" / (table + ".copy"), "rb") as f:
+        return [parse_row(line) for line in f]
+
+
+def manifest(dest):
+    with open(dest / "manifest.json") as f:
+        return json.load(f)
+
+
+NASTY = (b"INSERT INTO `t` VALUES (1,'a\\'b \\\\ (x), \"q\" \\n\\r\\t end','2020-01-02 03:04:05',1,_binary 'x\\0y'),"
+         b"(2,'emoji \xf0\x9f\x98\x80 tab\there',NULL,0,0x00FF),(3,'',NULL,1,NULL),(4,'it''s',NULL,0,'');\n")
+
+
+@pytest.mark.parametrize("name", ["d.sql", "d.sql.gz"])
+def test_nasty_values(tmp_path, name):
+    result, dest = transform(tmp_path, T + NASTY, name=name)
+    assert result["tables"]["db1.t"]["rows"] == 4
+    got = rows(dest)
+    assert got[0] == ["1", "a'b \\ (x), \"q\" \n\r\t end", "2020-01-02 03:04:05", "t", "\\x780079"]
+    assert got[1] == ["2", "emoji \U0001F600 tab\there", None, "f", "\\x00ff"]
+    assert got[2] == ["3", "", None, "t", None]
+    assert got[3] == ["4", "it's", None, "f", "\\x"]
+    m = manifest(dest)
+    assert m["complete"] is True
+    t = m["tables"][0]
+    assert t["auto_increment"] == 10 and t["primary_key"] == ["id"]
+    assert t["columns"][0]["pg_type"] == "bigint" and t["columns"][0]["identity"]
+    assert "PRIMARY KEY" not in t["create_sql"]
+    assert [e["kind"] for e in t["post_data"]] == ["primary_key"]
+
+
+@pytest.mark.parametrize("style", ["extended", "single", "complete", "crlf"])
+def test_insert_styles(tmp_path, style):
+    if style == "extended":
+        body = b"INSERT INTO `t` VALUES (1,'x',NULL,1,NULL),(2,'y',NULL,0,NULL);\n"
+    elif style == "single":
+        body = b"INSERT INTO `t` VALUES (1,'x',NULL,1,NULL);\nINSERT INTO `t` VALUES (2,'y',NULL,0,NULL);\n"
+    elif style == "complete":
+        body = (b"INSERT INTO `t` (`s`, `id`, `d`, `b`, `bin`) VALUES ('x',1,NULL,1,NULL);\n"
+                b"INSERT INTO `t` (`id`, `s`, `d`, `b`, `bin`) VALUES (2,'y',NULL,0,NULL);\n")
+    else:
+        body = b"INSERT INTO `t` VALUES\r\n(1,'x',NULL,1,NULL),\r\n(2,'y',NULL,0,NULL);\r\n"
+    table = T.replace(b"\n", b"\r\n") if style == "crlf" else T
+    _r, dest = transform(tmp_path, table + body)
+    assert [r[:2] for r in rows(dest)] == [["1", "x"], ["2", "y"]]
+
+
+def test_insert_ignore_and_replace_warn(tmp_path):
+    body = b"INSERT IGNORE INTO `t` VALUES (1,'x',NULL,1,NULL);\nREPLACE INTO `t` VALUES (2,'y',NULL,0,NULL);\n"
+    result, dest = transform(tmp_path, T + body)
+    assert len(rows(dest)) == 2
+    assert any("IGNORE/REPLACE" in w for w in result["tables"]["db1.t"]["warnings"])
+
+
+def test_zero_date_policies(tmp_path):
+    body = b"INSERT INTO `t` VALUES (1,'x','0000-00-00 00:00:00',1,NULL),(2,'y','0009-12-04 00:00:00',1,NULL);\n"
+    with pytest.raises(MigrationError, match=r"row 1 \(key 1\).*zero date"):
+        transform(tmp_path, T + body)
+    assert not manifest(tmp_path / "out")["complete"]
+    _r, dest = transform(tmp_path, T + body, zero_date="null", force=True)
+    assert [r[2] for r in rows(dest)] == [None, "0009-12-04 00:00:00"]
+    _r, dest = transform(tmp_path, T + body, zero_date="1970-01-01 00:00:00", force=True)
+    assert rows(dest)[0][2] == "1970-01-01 00:00:00"
+
+
+def test_nul_and_invalid_utf8_policies(tmp_path):
+    body = b"INSERT INTO `t` VALUES (1,'a\\0b',NULL,1,NULL),(2,'bad \xff byte',NULL,1,NULL);\n"
+    with pytest.raises(MigrationError, match="row 1.*NUL"):
+        transform(tmp_path, T + body)
+    with pytest.raises(MigrationError, match="row 2.*invalid UTF-8"):
+        transform(tmp_path, T + body, nul_bytes="strip", force=True)
+    result, dest = transform(tmp_path, T + body, nul_bytes="strip", invalid_utf8="replace", force=True)
+    assert [r[1] for r in rows(dest)] == ["ab", "bad \ufffd byte"]
+    assert any("nul_bytes" in w for w in result["tables"]["db1.t"]["warnings"])
+
+
+def test_truncated_mid_insert(tmp_path):
+    body = T + b"INSERT INTO `t` VALUES (1,'x',NULL,1,NULL),(2,'y"
+    with pytest.raises(DumpSyntaxError, match=r"truncated.*table t at byte offset \d+"):
+        transform(tmp_path, body)
+    assert manifest(tmp_path / "out")["complete"] is False
+
+
+def test_garbage(tmp_path):
+    src = tmp_path / "g.sql"
+    src.write_bytes(b"\x89PNG\r\n\x1a\n garbage; more")
+    with pytest.raises(DumpSyntaxError, match="not a mysqldump statement at byte offset 0"):
+        run_transform(TransformOptions(src=str(src), dest=str(tmp_path / "o")))
+
+
+def test_data_only_dump_needs_existing_schema(tmp_path):
+    with pytest.raises(DumpSyntaxError, match="no CREATE TABLE.*schema_mode=existing"):
+        transform(tmp_path, b"INSERT INTO `t` VALUES (1);\n")
+
+
+def test_unknown_type_strict_and_default(tmp_path):
+    body = b"CREATE TABLE `u` (`a` frobtype DEFAULT NULL);\nINSERT INTO `u` VALUES ('v');\n"
+    with pytest.raises(MigrationError, match="no type rule"):
+        transform(tmp_path, body, strict_types=True)
+    result, dest = transform(tmp_path, body, force=True)
+    assert rows(dest, "db1.u") == [["v"]]
+    assert any("fallback" in w for w in result["tables"]["db1.u"]["warnings"])
+
+
+def test_several_databases_routines_views(tmp_path):
+    body = (b"CREATE DATABASE /*!32312 IF NOT EXISTS*/ `db2`;\nUSE `db2`;\n" + T +
+            b"INSERT INTO `t` VALUES (7,'z',NULL,1,NULL);\n"
+            b"DELIMITER ;;\n/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`%`*/ /*!50003 TRIGGER `trg` BEFORE INSERT ON `t` "
+            b"FOR EACH ROW BEGIN SET NEW.s = 'a;b'; END */;;\nDELIMITER ;\n"
+            b"/*!50001 CREATE ALGORITHM=UNDEFINED */\n/*!50013 DEFINER=`root`@`%` SQL SECURITY DEFINER */\n"
+            b"/*!50001 VIEW `v` AS select `t`.`id` AS `id` from `t` where `t`.`b` = 1 */;\n")
+    result, dest = transform(tmp_path, body, schema_map={"db2": "app"}, identifier_case="lower")
+    assert rows(dest, "app.t") == [["7", "z", None, "t", None]]
+    m = manifest(dest)
+    assert m["routines"][0]["kind"] == "trigger" and "a;b" in m["routines"][0]["text"]
+    assert m["views"][0]["translated"] and '"app"."t"' in m["views"][0]["sql"]
+
+
+def test_format_sql_and_check_mode(tmp_path):
+    src = tmp_path / "d.sql"
+    src.write_bytes(HEAD + T + b"INSERT INTO `t` VALUES (1,'x',NULL,1,NULL);\n")
+    out = tmp_path / "all.psql"
+    run_transform(TransformOptions(src=str(src), dest=str(out), format="sql"))
+    text = out.read_text()
+    assert 'COPY "db1"."t" ("id", "s", "d", "b", "bin") FROM stdin;\n1\tx\t\\N\tt\t\\N\n\\.\n' in text
+    result = run_transform(TransformOptions(src=str(src), dest=str(tmp_path / "none"), check_mode=True))
+    assert result["rows"] == 1 and not os.path.exists(tmp_path / "none")
+
+
+def test_long_value_across_buffer_refills(tmp_path):
+    big = b"x" * 300_000
+    body = T + b"INSERT INTO `t` VALUES " + b",".join(
+        b"(%d,'%s\\'',NULL,1,NULL)" % (i, big) for i in range(1, 4)) + b";\n"
+    from ansible_collections.pgshift.mysql.plugins.module_utils import dumpreader
+    old = dumpreader.CHUNK
+    dumpreader.DumpReader.__init__.__defaults__ = (4096,)
+    try:
+        _r, dest = transform(tmp_path, body)
+    finally:
+        dumpreader.DumpReader.__init__.__defaults__ = (old,)
+    assert [len(r[1]) for r in rows(dest)] == [300_001] * 3
