@@ -197,6 +197,7 @@ class ConnectionPool:
         self._idle = queue.LifoQueue()
         self._all = []
         self._lock = threading.Lock()
+        self._state_lock = threading.Lock()
 
     def _open(self):
         try:
@@ -269,6 +270,7 @@ class PgLoad:
         self.results = {}
         self.changed = False
         self._lock = threading.Lock()
+        self._state_lock = threading.Lock()
         self._t0 = time.monotonic()
 
     # -- helpers
@@ -440,6 +442,7 @@ class PgLoad:
                 record_table(cur, self.manifest_id, task.schema, task.name, rows=rows,
                              rejected=rejects.count, nbytes=task.nbytes, seconds=seconds)
             conn.commit()  # data, table and resume record become visible together
+            self._write_state_file(conn)
         self._mark_changed()
         figures = {"action": task.action, "rows": rows, "bytes": task.nbytes, "rejected": rejects.count,
                    "seconds": round(seconds, 3),
@@ -454,7 +457,6 @@ class PgLoad:
         self.say("%s: %d rows in %.2f s (%.1f MB/s)%s [%d/%d]"
                  % (task.key, rows, seconds, figures["mb_per_s"],
                     ", %d refused" % rejects.count if rejects.count else "", done, len(self.tasks)))
-        self._write_state_file()
 
     def _prepare_table(self, cur, task):
         """CREATE or TRUNCATE in the load's transaction (what makes COPY FREEZE possible)."""
@@ -606,11 +608,19 @@ class PgLoad:
         self.say("analyzed %d table(s)" % len(tasks))
 
     # -- reporting
-    def _write_state_file(self):
+    def _write_state_file(self, conn=None):
         """<dir>/load-state.json for humans (the database's pgshift_state is the authority)."""
-        with self.pool.connection() as conn, conn.cursor() as cur:
-            tables, steps = read_state(cur, self.manifest_id)
+        if conn is None:
+            with self.pool.connection() as own:
+                self._write_state_file(own)
+            return
+        with self._state_lock:  # read and write together: the file never goes back in time
+            with conn.cursor() as cur:
+                tables, steps = read_state(cur, self.manifest_id)
             conn.commit()
+            self._write_state_json(tables, steps)
+
+    def _write_state_json(self, tables, steps):
         state = {"target": self.target, "manifest_created_at": self.manifest.get("created_at"),
                  "manifest_id": self.manifest_id,
                  "tables": {k: dict(v, state="done", seconds=round(v["seconds"] or 0.0, 3))
@@ -640,5 +650,16 @@ class PgLoad:
 
 
 def load(params, src, **options):
-    """Run (or, with check_mode=True, plan) a load; returns the result dict of docs/contracts.md."""
-    return PgLoad(params, src, **options).run()
+    """Run (or, with check_mode=True, plan) a load; returns the result dict of docs/contracts.md.
+    Every failure is a MigrationError with a message, never a driver traceback."""
+    loader = PgLoad(params, src, **options)
+    try:
+        import psycopg2
+    except ImportError:
+        return loader.run()  # the pool reports the missing library as a LoadError
+    try:
+        return loader.run()
+    except psycopg2.Error as err:
+        raise LoadError("load into %s: %s" % (loader.target, describe_pg_error(err))) from None
+    except OSError as err:
+        raise LoadError("load from %s: %s" % (loader.src, err)) from None
