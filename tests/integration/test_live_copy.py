@@ -411,3 +411,39 @@ def test_module_through_ansible_playbook_keeps_password_out_of_ps(lab, small_sou
     assert secret not in proc.stdout
     if seen:  # the client's argv, when ps caught it: an option file, never a password
         assert all("--defaults-extra-file=" in line and "password" not in line for line in seen)
+
+
+@pytest.mark.parametrize("name", ["sakila", "world"])
+def test_dump_path_and_live_path_give_identical_postgresql(name, lab, source, pg_db, tmp_path):
+    import psycopg2
+    from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import load
+    from ansible_collections.pgshift.mysql.plugins.module_utils.transform import (
+        TransformOptions,
+        run_transform,
+    )
+
+    dump = os.path.join(ROOT, os.pardir, "shared", "data", name, "%s-mariadb-mysqldump.sql" % name)
+    run_transform(TransformOptions(src=dump, dest=str(tmp_path / "dump"), schema_map={name: "d_" + name}))
+    load(params_for(lab, pg_db), str(tmp_path / "dump"), jobs=2)
+    run_live_copy(params_for(lab, pg_db), [source[name]], tmp_path / "live",
+                  schema_map={source[name]: "l_" + name})
+    dumped = json.loads((tmp_path / "dump" / "manifest.json").read_text())
+    live = json.loads((tmp_path / "live" / "manifest.json").read_text())
+    by_name = {t["name"]: t for t in live["tables"]}
+    assert sorted(by_name) == sorted(t["name"] for t in dumped["tables"])
+    p = lab["postgresql"]
+    pg = psycopg2.connect(host=p["host"], port=p["port"], user=p["user"], password=p["password"],
+                          dbname=pg_db)
+    for d in dumped["tables"]:
+        lt = by_name[d["name"]]
+        assert lt["create_sql"].replace("l_" + name, "d_" + name) == d["create_sql"]
+        assert [p["sql"].replace("l_" + name, "d_" + name) for p in lt["post_data"]] == \
+            [p["sql"] for p in d["post_data"]]
+        with pg.cursor() as cur:
+            rows = []
+            for schema in ("d_" + name, "l_" + name):
+                cur.execute('SELECT t::text FROM "%s"."%s" t ORDER BY 1' % (schema, d["name"]))
+                rows.append(cur.fetchall())
+        assert rows[0] == rows[1], d["name"]
+        assert len(rows[0]) == d["rows"] == lt["rows"]
+    pg.close()
