@@ -221,6 +221,30 @@ def test_refuses_incomplete_manifest(tmp_path, params):
         load(params, src)
 
 
+def test_post_data_resumes_after_a_run_that_died_half_way(tmp_path, params, pg_connect, pg_db):
+    """Objects a dead run already made are neither remade ('already exists') nor forgotten."""
+    src = demo_dir(tmp_path / "mig")
+    first = load(params, src, post_data=False)
+    assert first["post_data_steps"] == 0
+    assert query(pg_connect, pg_db, "SELECT count(*) FROM pg_constraint"
+                                    " WHERE connamespace = 'app'::regnamespace")[0][0] == 0
+    conn = pg_connect(pg_db)  # what the dead run got done: a key, and the FK added but not validated
+    with conn, conn.cursor() as cur:
+        cur.execute("ALTER TABLE app.people ADD CONSTRAINT people_pkey PRIMARY KEY (id);"
+                    "ALTER TABLE app.pets ADD CONSTRAINT pets_owner_fkey FOREIGN KEY (owner)"
+                    " REFERENCES app.people (id) NOT VALID")
+    conn.close()
+
+    result = load(params, src)
+    assert result["changed"] is True and result["post_data_steps"] == 6  # 7 steps, the key was there
+    assert {k: v["action"] for k, v in result["tables"].items()} == {"app.people": "skip", "app.pets": "skip"}
+    constraints = dict(query(pg_connect, pg_db, "SELECT conname, convalidated FROM pg_constraint"
+                                                " WHERE connamespace = 'app'::regnamespace"))
+    assert constraints == {"people_pkey": True, "pets_pkey": True, "pets_label_key": True,
+                           "pets_owner_fkey": True}
+    assert load(params, src)["changed"] is False
+
+
 # ---------------------------------------------------------------- if_exists
 
 def _existing_people(pg_connect, db):
