@@ -32,7 +32,7 @@ _PASS_TEXT = ("text", "enum", "json", "uuid", "inet")
 
 
 _BULK_OK = ("integer", "numeric", "float", "year", "text", "enum", "json", "date", "datetime", "uuid", "inet")
-_BULK_BAD = re.compile(rb"[\x00-\x03\r]|\\[0Z%_]|-00|'0000")
+_BULK_BAD = re.compile(rb"[\x00-\x03\r]|\\[0Z%_]|-00|'0000|u0000")
 _OUTSIDE_CHARS = b"0123456789.eE+-\t\n\x01"
 
 

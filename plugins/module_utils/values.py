@@ -249,7 +249,14 @@ def conv_json(pol):
     def convert(token):
         if _is_null(token):
             return NULL
-        return copy_escape_bytes(decode_text(_raw(token), pol))
+        text = decode_text(_raw(token), pol)
+        if b"\\u0000" in text:              # jsonb cannot hold U+0000: the NUL policy decides
+            if pol.nul_bytes != "strip":
+                raise ValueConversionError("JSON holds \\u0000, which jsonb refuses (nul_bytes policy is "
+                                           "'error'; 'strip' removes it)")
+            pol.counts["nul_bytes"] += 1
+            text = re.sub(rb"(?<!\\)((?:\\\\)*)\\u0000", rb"\1", text)
+        return copy_escape_bytes(text)
     return convert
 
 

@@ -56,6 +56,12 @@ def test_policies_count():
     assert pol.counts == {"zero_date": 1, "nul_bytes": 1, "invalid_utf8": 1}
 
 
+def test_json_nul_escape_policy():
+    with pytest.raises(ValueConversionError, match="u0000"):
+        make_converter("json")(b"'\"\\\\u0000x\"'")
+    assert make_converter("json", policies=Policies(nul_bytes="strip"))(b"'\"\\\\u0000x\"'") == b'"x"'
+
+
 def test_geometry_wkt():
     point = struct.pack("<I", 4326) + b"\x01" + struct.pack("<Idd", 1, 1.5, -2.0)
     assert geometry_to_wkt(point) == "SRID=4326;POINT(1.5 -2.0)"
