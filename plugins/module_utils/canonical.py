@@ -115,7 +115,10 @@ def _my_zero_date(col, c, formatted, options):
     if policy == "null":
         replacement = "NULL"
     else:
-        fmt = DATETIME_FMT_MY if col.kind == "datetime" else "'%Y-%m-%d'"
+        if col.kind == "datetime" and _fsp(col.my_type):
+            fmt = DATETIME_FMT_MY
+        else:
+            fmt = "'%Y-%m-%d %H:%i:%s'" if col.kind == "datetime" else "'%Y-%m-%d'"
         replacement = "DATE_FORMAT('%s', %s)" % (policy.replace("'", "''"), fmt)
     return "IF(MONTH(%s) = 0 OR DAYOFMONTH(%s) = 0, %s, %s)" % (c, c, replacement, formatted)
 
@@ -133,9 +136,11 @@ def my_expr(col, options):
     if kind in ("float4", "float8"):
         return _my_float(c)
     if kind == "datetime":
-        return _my_zero_date(col, c, "DATE_FORMAT(%s, %s)" % (c, DATETIME_FMT_MY), options)
+        # without fractional seconds MySQL's own text is canonical (and 4x cheaper than DATE_FORMAT)
+        formatted = c if not _fsp(col.my_type) else "DATE_FORMAT(%s, %s)" % (c, DATETIME_FMT_MY)
+        return _my_zero_date(col, c, formatted, options)
     if kind == "date":
-        return _my_zero_date(col, c, "DATE_FORMAT(%s, '%%Y-%%m-%%d')" % c, options)
+        return _my_zero_date(col, c, c, options)
     if kind == "time":
         return "TIME_FORMAT(%s, '%%H:%%i:%%s.%%f')" % c
     if kind == "text":
@@ -164,6 +169,12 @@ def my_raw(col):
     if col.kind == "python" and col.my_data_type in BINARY_TYPES:
         return "HEX(%s)" % c
     return c
+
+
+def _fsp(my_type):
+    """Fractional-second digits of datetime(n)/timestamp(n)."""
+    m = re.search(r"\((\d+)\)", my_type)
+    return int(m.group(1)) if m else 0
 
 
 def _bit_width(my_type):
@@ -201,9 +212,14 @@ def pg_expr(col, options):
     if kind == "float8":
         return _pg_float("(%s)::float8" % c)
     if kind == "datetime":
-        return "to_char(%s, %s)" % (c, DATETIME_FMT_PG)
+        if _fsp(col.my_type):
+            return "to_char(%s, %s)" % (c, DATETIME_FMT_PG)
+        # ISO text of a timestamp without fraction is 'YYYY-MM-DD HH:MM:SS'; a fraction (a
+        # difference) shows up as extra digits
+        return "(%s AT TIME ZONE 'UTC')::text" % c if pg.startswith("timestamp with time zone") else \
+            "(%s)::text" % c
     if kind == "date":
-        return "to_char(%s, 'YYYY-MM-DD')" % c
+        return "(%s)::text" % c
     if kind == "time":
         return "to_char(%s, 'HH24:MI:SS.US')" % c
     if kind == "text":

@@ -331,8 +331,8 @@ def _choose_strategy(plan):
     if not plan.pk or any(c.kind not in cn.SQL_KINDS for c in plan.pk):
         plan.pk = []
         plan.strategy = "keyless"
-    elif len(plan.pk) == 1 and plan.pk[0].kind == "int":
-        plan.strategy = "range"
+    elif plan.pk[0].kind == "int":
+        plan.strategy = "range"     # chunks are ranges of the first key column (emp_no of (emp_no, date))
     else:
         plan.strategy = "hash"
     plan.py_canon = [cn.python_canonicalizers(c) for c in plan.py_cols]
@@ -525,12 +525,13 @@ def row_hashes(plan, side, where):
     """{key: (hash, raw key values)} (keyless: {hash: [count, sample raw row]}) for rows in where."""
     result = {}
     if plan.pk:
-        key = plan.x(side, "key_col") if plan.strategy == "range" else plan.x(side, "key_text")
+        single = plan.strategy == "range" and len(plan.pk) == 1
+        key = plan.x(side, "key_col") if single else plan.x(side, "key_text")
         cols = [key] + plan.x(side, "key_raw") + [plan.x(side, "md5")] + plan.x(side, "py_raw")
         nkey = len(plan.pk)
 
         def consume(row):
-            k = row[0] if plan.strategy == "range" else _as_text(row[0])
+            k = row[0] if single else _as_text(row[0])
             rest = row[1 + nkey:]
             result[k] = (python_row_hash(plan, _as_text(rest[0]), rest[1:], side), tuple(row[1:1 + nkey]))
     else:
@@ -629,7 +630,7 @@ def fetch_row(plan, side, raw_key):
     canonical = {}
     for i, c in enumerate(plan.sql_cols):
         value, is_null = row[n + 2 * i], row[n + 2 * i + 1]
-        canonical[c.name] = None if int(is_null) else _as_text(value)
+        canonical[c.name] = None if int(is_null) else str(_as_text(value))
     index = 0 if side.dialect is MY else 1
     for c, fns in zip(plan.py_cols, plan.py_canon, strict=True):
         canonical[c.name] = fns[index](raw[plan.columns.index(c)])
