@@ -71,10 +71,10 @@ def _is_punct(tok, ch):
 def join_tokens(toks):
     """Tokens -> readable SQL text: no space before ) , or after ( and before ( of a call."""
     out = []
-    prev = None
+    prev = prev_kind = None
     for kind, t in toks:
-        if out and not (t in (b")", b",", b".") or prev in (b"(", b".")
-                        or (t == b"(" and prev is not None and prev_kind in ("word", "ident"))):
+        call = t == b"(" and prev_kind in ("word", "ident")
+        if out and not (t in (b")", b",", b".") or prev in (b"(", b".") or call):
             out.append(b" ")
         out.append(t)
         prev, prev_kind = t, kind

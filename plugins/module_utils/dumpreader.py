@@ -192,9 +192,7 @@ class DumpReader:
                     return None, None
                 raise DumpSyntaxError("dump truncated: unterminated quote or comment at byte offset %d"
                                       % self.offset(pos))
-            if group == "c":
-                pieces.append(b" ")
-            elif group == "m":
+            if group in ("c", "m"):  # comments, /*!NNNNN markers: a space keeps tokens apart
                 pieces.append(b" ")
             else:
                 pieces.append(m.group())

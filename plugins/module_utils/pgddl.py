@@ -11,7 +11,11 @@ post_data entries are manifest dicts {"kind", "name", "sql"} in execution order.
 import hashlib
 import re
 
-from ansible_collections.pgshift.mysql.plugins.module_utils.typemap import quote_ident, quote_literal, translate_expression
+from ansible_collections.pgshift.mysql.plugins.module_utils.typemap import (
+    quote_ident,
+    quote_literal,
+    translate_expression,
+)
 
 PG_NAME_MAX = 63
 
@@ -51,7 +55,7 @@ def create_table_sql(pg_schema, pg_table, plans):
     return "CREATE TABLE %s (\n  %s\n);" % (qualified(pg_schema, pg_table), cols)
 
 
-def table_ddl(table, plans, pg_schema, pg_table, names, col_name, ref_name=None):
+def table_ddl(table, plans, pg_schema, pg_table, names, col_name, ref_name=None):  # noqa: PLR0917
     """-> (create_sql, post_data list, warnings). col_name(mysql column) -> pg column name;
     ref_name(mysql db|None, mysql table) -> (pg schema, pg table) for foreign keys."""
     qt = qualified(pg_schema, pg_table)
@@ -76,7 +80,7 @@ def table_ddl(table, plans, pg_schema, pg_table, names, col_name, ref_name=None)
     return create_table_sql(pg_schema, pg_table, plans), [e for e in post if e], warnings
 
 
-def _index_entry(table, idx, qt, pg_schema, pg_table, names, col_name, warnings):
+def _index_entry(table, idx, qt, pg_schema, pg_table, names, col_name, warnings):  # noqa: PLR0917
     cols = []
     for part in idx.parts:
         if part.expression:
@@ -122,7 +126,7 @@ def _fk_entry(fk, qt, pg_schema, col_name, ref_name):
     return {"kind": "foreign_key", "name": _fit(fk.name or "fk"), "sql": sql + ";"}
 
 
-def _check_entry(chk, qt, pg_table, n, col_name, warnings):
+def _check_entry(chk, qt, pg_table, n, col_name, warnings):  # noqa: PLR0917
     expr = translate_expression(chk.expression)
     name = _fit(chk.name or "%s_chk_%d" % (pg_table, n))
     if expr is None:

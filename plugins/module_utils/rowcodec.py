@@ -19,7 +19,10 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.errors import (
     MigrationError,
     ValueConversionError,
 )
-from ansible_collections.pgshift.mysql.plugins.module_utils.values import make_converter, make_embedding_converter
+from ansible_collections.pgshift.mysql.plugins.module_utils.values import (
+    make_converter,
+    make_embedding_converter,
+)
 
 _V = b"(" + lx.VALUE + b")"
 _SEP = rb"\s*\)\s*(;|,\s*)"
@@ -284,7 +287,7 @@ class RowCodec:
             fields[k] = field
         return b"\t".join(fields)
 
-    def _on_bad_value(self, tr, ts, values, i, row_no, offset, err):
+    def _on_bad_value(self, tr, ts, values, i, row_no, offset, err):  # noqa: PLR0917
         plan = ts.plans[self.positions[i]]
         where = "table %s row %d%s at byte offset %d, column %s" % (
             ts.table.name, row_no, self._key_text(values), offset, plan.source_name)

@@ -26,7 +26,11 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.ddl import (
     parse_routine,
     parse_view,
 )
-from ansible_collections.pgshift.mysql.plugins.module_utils.dumpreader import DumpReader, open_dump, source_facts
+from ansible_collections.pgshift.mysql.plugins.module_utils.dumpreader import (
+    DumpReader,
+    open_dump,
+    source_facts,
+)
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import (
     DumpSyntaxError,
     MigrationError,

@@ -58,7 +58,7 @@ class Policies:
 
 
 def _is_null(token):
-    return token == b"NULL" or token == b"null"
+    return token in (b"NULL", b"null")
 
 
 def _raw(token):
@@ -182,9 +182,8 @@ def conv_bytea(pol):
 
 def _date_value(token, pol):
     raw = _raw(token)
-    if raw[:1] in (b"0",) or b"-00" in raw:
-        if _ZERO_DATE_RE.match(raw):
-            return pol.zero_date_value(raw), True
+    if (raw[:1] == b"0" or b"-00" in raw) and _ZERO_DATE_RE.match(raw):
+        return pol.zero_date_value(raw), True
     return raw, False
 
 

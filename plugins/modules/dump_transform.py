@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 """Ansible module: a mysqldump file -> PostgreSQL migration dir (or one psql script)."""
 
 DOCUMENTATION = r"""

@@ -4,7 +4,6 @@ import io
 
 import pytest
 import zstandard
-
 from ansible_collections.pgshift.mysql.plugins.module_utils.dumpreader import DumpReader, open_dump
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import DumpSyntaxError, MigrationError
 

@@ -1,6 +1,5 @@
 """Lexer rules, one case per rule, plus value splitting and unescaping."""
 import pytest
-
 from ansible_collections.pgshift.mysql.plugins.module_utils import mysqllexer as lx
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import DumpSyntaxError
 

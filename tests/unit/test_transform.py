@@ -4,7 +4,6 @@ import json
 import os
 
 import pytest
-
 from ansible_collections.pgshift.mysql.plugins.module_utils.copytext import parse_row
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import DumpSyntaxError, MigrationError
 from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions, run_transform

@@ -1,6 +1,5 @@
 """One case per default type rule, user rules first, strict mode, DDL fragments."""
 import pytest
-
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
 from ansible_collections.pgshift.mysql.plugins.module_utils.schema_model import (
     column_from_information_schema,

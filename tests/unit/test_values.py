@@ -3,9 +3,6 @@ import math
 import struct
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from ansible_collections.pgshift.mysql.plugins.module_utils.copytext import (
     bytea_field,
     copy_escape,
@@ -13,7 +10,13 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.copytext import (
 )
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import ValueConversionError
 from ansible_collections.pgshift.mysql.plugins.module_utils.schema_model import make_column
-from ansible_collections.pgshift.mysql.plugins.module_utils.values import Policies, geometry_to_wkt, make_converter
+from ansible_collections.pgshift.mysql.plugins.module_utils.values import (
+    Policies,
+    geometry_to_wkt,
+    make_converter,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize("conv,token,out", [
@@ -117,7 +120,10 @@ ROW = st.tuples(st.integers(-2**31, 2**31 - 1), text_no_nul, st.one_of(st.none()
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(ROW, min_size=1, max_size=20), st.booleans())
 def test_engine_roundtrip(tmp_path_factory, rows, hex_blob):
-    from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions, run_transform
+    from ansible_collections.pgshift.mysql.plugins.module_utils.transform import (
+        TransformOptions,
+        run_transform,
+    )
     tmp = tmp_path_factory.mktemp("rt")
     tuples = []
     for i, s, b, d in rows:
