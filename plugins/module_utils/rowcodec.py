@@ -135,6 +135,7 @@ class RowCodec:
             plan = ts.plans[pos] if pos is not None else None
             self.convs.append(self._converter(ts, plan))
         self.out_order = [positions.index(k) for k in range(len(ts.plans))]
+        self.embeddings = [p.embedding for p in ts.plans if p.embedding]
         utf8 = ts.policies.charset == "utf-8"
         self.fast, self.row_re = build_fast(ncols, self.out_order, [(c[0],) for c in self.convs], utf8,
                                             ts.policies.tz_suffix)
@@ -173,12 +174,15 @@ class RowCodec:
                 if got is not None and self._bulk_write(ts, write, got, reader):
                     return
             out = []
+            counts = [e["converted"] for e in self.embeddings]
             try:
                 pos, n, done = self.fast(buf, start, self.fns, out)
                 data = b"\n".join(out) + b"\n" if out else b""
                 if data:
                     data.decode("utf-8")
             except (ValueConversionError, UnicodeDecodeError, IndexError):
+                for emb, count in zip(self.embeddings, counts, strict=True):
+                    emb["converted"] = count          # the batch is redone row by row: count once
                 pos, n, done, data = self._slow_batch(tr, ts, buf, start, self._fast_end(buf, start))
             if data and write:
                 write(data)

@@ -386,7 +386,7 @@ class Transformer:
             entries.append(mf.table_entry(
                 ts.pg_schema, ts.pg_name, source_schema=ts.table.schema, source_name=ts.table.name, columns=cols,
                 primary_key=[self.ident(c) for c in ts.table.primary_key], auto_increment=ts.table.auto_increment,
-                create_sql=ts.create_sql, post_data=ts.post_data, rows=ts.rows, nbytes=ts.bytes,
+                create_sql=ts.create_sql, post_data=ts.post_data, rows=ts.rows - ts.rejected, nbytes=ts.bytes,
                 rejected=ts.rejected, warnings=warnings,
                 generated_columns=[p.name for p in ts.all_plans if p.generated_sql]))
         return entries

@@ -166,3 +166,23 @@ def test_long_value_across_buffer_refills(tmp_path):
     finally:
         dumpreader.DumpReader.__init__.__defaults__ = (old,)
     assert [len(r[1]) for r in rows(dest)] == [300_001] * 3
+
+
+def test_embeddings_reject_null_and_counts(tmp_path):
+    pytest.importorskip("ansible_collections.pgshift.mysql.plugins.module_utils.embeddings",
+                        reason="embeddings.py (owned by the embeddings engineer) not present yet")
+    body = (b"CREATE TABLE `ce` (`id` int NOT NULL, `embedding` longtext, PRIMARY KEY (`id`));\n"
+            b"INSERT INTO `ce` VALUES (1,'{\\\"0\\\":0.5,\\\"1\\\":-0.25,\\\"2\\\":1}'),(2,'{\\\"0\\\":0.5}'),(3,NULL);\n")
+    spec = {"table": "ce", "column": "embedding", "dimensions": 3, "type": "halfvec"}
+    with pytest.raises(MigrationError, match=r"row 2 \(key 2\).*dimensions"):
+        transform(tmp_path, body, embeddings=[spec])
+    result, dest = transform(tmp_path, body, embeddings=[dict(spec, invalid="reject")], force=True)
+    assert rows(dest, "db1.ce") == [["1", "[0.5,-0.25,1]"], ["3", None]]
+    col = manifest(dest)["tables"][0]["columns"][1]
+    assert col["pg_type"] == "halfvec(3)"
+    assert {k: col["embedding"][k] for k in ("converted", "nulled", "rejected")} == \
+        {"converted": 1, "nulled": 0, "rejected": 1}
+    assert "row 2 at byte offset" in (dest / "rejects" / "db1.ce.log").read_text()
+    assert manifest(dest)["tables"][0]["rows"] == 2
+    _r, dest = transform(tmp_path, body, embeddings=[dict(spec, invalid="null")], force=True)
+    assert rows(dest, "db1.ce")[1] == ["2", None]
