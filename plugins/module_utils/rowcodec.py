@@ -263,8 +263,10 @@ class RowCodec:
         values = lx.split_values(m.group(1))
         row_no = ts.rows + 1
         if len(values) != self.ncols:
-            raise DumpSyntaxError("table %s row %d at byte offset %d: %d values for %d columns"
-                                  % (ts.table.name, row_no, reader.offset(pos), len(values), self.ncols))
+            hint = (" (data-only INSERT without a column list: dump again with --complete-insert so that "
+                    "columns are matched by name)" if getattr(ts, "from_target", False) else "")
+            raise DumpSyntaxError("table %s row %d at byte offset %d: %d values for %d columns%s"
+                                  % (ts.table.name, row_no, reader.offset(pos), len(values), self.ncols, hint))
         line = self._convert_row(tr, ts, values, row_no, reader.offset(pos))
         if line is not None and ts.out is not None:
             data = line + b"\n"

@@ -325,6 +325,7 @@ class Transformer:
         from ansible_collections.pgshift.mysql.plugins.module_utils.schema_model import Table  # noqa: PLC0415
         table = Table(schema=db, name=name, columns=[make_column(c, "longtext") for c in col_names])
         ts = self._table_state(table)
+        ts.from_target = not cols
         self.tables[(db, name)] = ts
         self.order.append(ts)
         return ts

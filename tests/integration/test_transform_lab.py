@@ -9,6 +9,7 @@ import subprocess
 import uuid
 
 import pytest
+from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
 from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions, run_transform
 from ansible_collections.pgshift.mysql.plugins.module_utils.values import geometry_to_wkt
 
@@ -184,3 +185,33 @@ def test_shipped_sakila_dump(tmp_path, pg_db, lab):
     manifest = json.loads(_read(dest / "manifest.json"))
     assert sum(t["rows"] for t in manifest["tables"]) == 47273
     psql_load(str(dest), pg_db, lab, manifest)
+
+
+def test_schema_existing_coerces_to_orm_schema(tmp_path, mysql_db, mysql_connect, pg_db, pg_connect, lab):
+    my = mysql_connect(mysql_db)
+    with my.cursor() as cur:
+        cur.execute("CREATE TABLE Post (id int PRIMARY KEY, isPublished tinyint(4), meta longtext, extra int)")
+        cur.execute("""INSERT INTO Post VALUES (1, 1, '{"k": [1]}', 5), (2, 0, NULL, 6)""")
+    my.close()
+    pg = pg_connect(pg_db)
+    with pg, pg.cursor() as cur:
+        cur.execute('CREATE TABLE public."post" (id integer PRIMARY KEY, "ispublished" boolean, meta jsonb)')
+    for name, flags in (("plain.sql", []), ("d.sql", ["--complete-insert"])):
+        with open(tmp_path / name, "wb") as out:
+            subprocess.run(["mariadb-dump", "--defaults-extra-file=" + MYCNF, "--no-create-info", *flags, mysql_db],
+                           stdout=out, check=True)
+    dump = tmp_path / "d.sql"
+    p = lab["postgresql"]
+    params = {"pg_host": p["host"], "pg_port": p["port"], "pg_user": p["user"], "pg_password": p["password"],
+              "pg_database": pg_db, "pg_sslmode": "prefer", "pg_service": None, "pg_passfile": None}
+    opts = {"src": str(dump), "schema_mode": "existing", "pg_params": params, "default_schema": mysql_db}
+    with pytest.raises(MigrationError, match="--complete-insert"):
+        run_transform(TransformOptions(dest=str(tmp_path / "p"), **dict(opts, src=str(tmp_path / "plain.sql"))))
+    with pytest.raises(MigrationError, match="extra"):
+        run_transform(TransformOptions(dest=str(tmp_path / "a"), **opts))
+    run_transform(TransformOptions(dest=str(tmp_path / "b"), ignore_columns=["extra"], **opts))
+    with pg, pg.cursor() as cur, open(tmp_path / "b" / "data" / "public.post.copy", "rb") as f:
+        cur.copy_expert('COPY public.post (id, ispublished, meta) FROM STDIN', f)
+        cur.execute("SELECT id, ispublished, meta FROM public.post ORDER BY id")
+        assert cur.fetchall() == [(1, True, {"k": [1]}), (2, False, None)]
+    pg.close()
