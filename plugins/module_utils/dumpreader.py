@@ -50,10 +50,6 @@ def _splitter(delimiter):
         rb"|[^'\"`/#*" + first + rb"-]+|.", re.S)
 
 
-class _Sniffed(io.RawIOBase):
-    """A pipe-friendly wrapper that gives back the bytes read to sniff the format."""
-
-
 def open_dump(path):
     """Open a dump for reading bytes: '-' is stdin; gzip and zstd recognised by their magic bytes
     (so a FIFO or a misnamed file works too)."""
@@ -154,7 +150,7 @@ class DumpReader:
                     return "insert", m, self.offset(start)
             text = self._read_statement()
             kind = "statement" if self.delimiter == b";" else "routine"
-            return kind, text, self.offset(start) - 0
+            return kind, text, self.offset(start)
 
     def _read_statement(self):
         """Collect one statement up to the delimiter; comments and /*!NNNNN markers removed."""
