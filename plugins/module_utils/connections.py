@@ -59,8 +59,17 @@ def describe_pg(params, database=None):
     return "%s:%s/%s" % (kw.get("host", "(service)"), kw.get("port", ""), kw.get("dbname", ""))
 
 
+def _driver(name, package):
+    """Import a database driver, or fail with a message that says what to install."""
+    try:
+        return __import__(name)
+    except ImportError:
+        raise ConnectionFailed("the Python package %s is missing on this host: install it "
+                               "(pip install %s) or use the project's .venv" % (package, package)) from None
+
+
 def pg_connect(params, database=None, autocommit=False):
-    import psycopg2
+    psycopg2 = _driver("psycopg2", "psycopg2-binary")
 
     try:
         conn = psycopg2.connect(**pg_dsn_kwargs(params, database))
@@ -104,7 +113,7 @@ def describe_mysql(params, database=None):
 
 
 def mysql_connect(params, database=None, **kwargs):
-    import pymysql
+    pymysql = _driver("pymysql", "PyMySQL")
 
     s = mysql_settings(params)
     connect_kwargs = {"host": s["host"], "port": s["port"], "user": s["user"],
