@@ -14,6 +14,7 @@ from .datasets import employees
 class EmployeesData:
     name = "employees"
     has_embeddings = False
+    skip = {}
 
     def __init__(self, lab, work, employees_count, seed=42, quick=False):
         self.lab = lab

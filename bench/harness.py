@@ -173,6 +173,9 @@ class Measurement:
     def unavailable(self, reason):
         self.status, self.reason = NOT_AVAILABLE, reason
 
+    def skipped(self, reason):
+        self.status, self.reason = "skipped", reason
+
     def failed(self, reason):
         self.status, self.reason = "failed", reason
 

@@ -29,6 +29,7 @@ class Ours:
         self.root = root
         self.bin = [sys.executable, os.path.join(root, "bin", "pgshift")]
         self.transform_jobs = None  # --jobs value when the transform takes one (set by declare)
+        self._ms = {}
 
     # What is there -----------------------------------------------------------------------------
     def has(self, verb):
@@ -53,7 +54,7 @@ class Ours:
 
     # Declarations ------------------------------------------------------------------------------
     def declare(self, data, ms):
-        emb = " -> embeddings" if data.has_embeddings else ""
+        emb = " (embeddings converted in the stream)" if data.has_embeddings else ""
         ms["ours_transform_1"] = Measurement("ours_transform_1", "ours: transform, 1 job",
                                              "bin/pgshift transform --jobs 1: dump file -> migration dir")
         ms["ours_transform_n"] = Measurement("ours_transform_n", "ours: transform, all cores",
@@ -63,7 +64,7 @@ class Ours:
                                       "bin/pgshift load of a transformed dir: COPY, keys, indexes, FKs, "
                                       "ANALYZE (the dump path's load phase)")
         ms["ours_dump_path"] = Measurement("ours_dump_path", "ours: dump path, sequential",
-                                           "dump file -> transform -> load%s -> sequences" % emb)
+                                           "dump file -> transform%s -> load -> sequences" % emb)
         ms["ours_e2e"] = Measurement("ours_e2e", "ours: end to end (c)",
                                      "dump file -> transform overlapping load%s -> sequences" % emb)
         ms["ours_live"] = Measurement("ours_live", "ours: live path",
@@ -78,8 +79,15 @@ class Ours:
                  "ours_live": ("live-copy", "sequences"),
                  "ours_verify": ("verify",)}
         if data.has_embeddings:
-            for key in ("ours_dump_path", "ours_e2e", "ours_live"):
-                needs[key] = (*needs[key], "embeddings")
+            ms["hnsw_ours"] = Measurement(
+                "hnsw_ours", "ours: HNSW index (embeddings)",
+                "bin/pgshift embeddings on the dump path's result: HNSW cosine, m 16, ef_construction 64, "
+                "session memory and parallel workers sized by us")
+            ms["hnsw_defaults"] = Measurement(
+                "hnsw_defaults", "HNSW index, server defaults",
+                "the same CREATE INDEX in a fresh psql session (server's maintenance_work_mem and workers)")
+            needs["hnsw_ours"] = ("transform", "load", "sequences", "embeddings")
+            needs["hnsw_defaults"] = ("transform", "load", "sequences")
         for key, verbs in needs.items():
             why = self.missing(*verbs)
             if why:
@@ -127,8 +135,14 @@ class Ours:
         argv = self.transform_argv(dump, dest)
         if jobs:
             argv += ["--jobs", str(jobs)]
-        argv += self.embeddings_option(data)
-        return self._run(argv, "pgshift transform")
+        emb = self.embeddings_option(data)
+        if emb and "--embeddings" not in self.help_text("transform"):
+            # the transform takes embeddings in its --options-json file (as the module's options)
+            options = dest.rstrip("/") + ".options.json"
+            with open(options, "w", encoding="utf-8") as f:
+                json.dump({"embeddings": json.loads(emb[1])}, f)
+            emb = ["--options-json", options]
+        return self._run(argv + emb, "pgshift transform")
 
     @staticmethod
     def embeddings_option(data):
@@ -167,6 +181,7 @@ class Ours:
 
     # Measurements ------------------------------------------------------------------------------
     def measure_all(self, bench, data, ms, dump, run):
+        self._ms = ms
         """One round. The dump path runs transform (all cores) then load as separate processes, so
         its phases ARE (b) "load of a transformed dir" and "transform with all cores": they are
         recorded as those measurements rather than run a second time (the 20-minute budget)."""
@@ -215,14 +230,38 @@ class Ours:
         return rec
 
     def _after_data(self, data, src, db, phases, rss):
-        """The steps after the data is in: embeddings (index), then sequences."""
-        for spec in getattr(data, "embedding_specs", lambda: [])():
-            m, _ = self.embeddings(db, spec)
-            phases["embeddings"] = round(phases.get("embeddings", 0) + m.seconds, 3)
-            rss = max(rss, m.peak_rss)
+        """The steps after the data is in: sequences (embeddings are converted in the stream; their
+        HNSW index is measured separately, see m_hnsw)."""
         m, _ = self.sequences(src, db, data.schema)
         phases["sequences"] = round(m.seconds, 3)
         return max(rss, m.peak_rss)
+
+    def m_hnsw(self, bench, data, db, ms, run):
+        """On the dump path's result: the HNSW index built by `pgshift embeddings` (our memory and
+        parallel-worker settings), then dropped and built again by plain CREATE INDEX in a fresh
+        session (the server's defaults)."""
+        spec = data.embedding_specs()[0]
+        schema, table = spec["table"].split(".")
+
+        def ours(_run):
+            m, report = self.embeddings(db, spec)
+            rec = m.as_dict()
+            rec["report_index"] = {k: v for k, v in (report.get("index") or {}).items()
+                                   if k in ("name", "seconds", "maintenance_work_mem", "workers", "method")}
+            return rec
+
+        def defaults(_run):
+            for (name,) in self.lab.pg_query(db, "SELECT indexname FROM pg_indexes WHERE schemaname = %s "
+                                                 "AND tablename = %s AND indexdef ILIKE '%%USING hnsw%%'",
+                                             (schema, table)):
+                self.lab.pg_query(db, 'DROP INDEX "%s"."%s"' % (schema, name))
+            m = harness.run(self.lab.psql(db, "-v", "ON_ERROR_STOP=1", "-c", data.hnsw_sql(schema)),
+                            env=self.lab.pg_env, label="psql CREATE INDEX (server defaults)")
+            return m.as_dict()
+
+        if run < bench.scale.get("hnsw_runs", 1):
+            bench.measure(ms["hnsw_ours"], run, ours)
+            bench.measure(ms["hnsw_defaults"], run, defaults)
 
     def m_dump_path(self, bench, data, dump, run, verify):
         db = bench.fresh_db("ours_dump_" + data.name, run)
@@ -238,6 +277,8 @@ class Ours:
                "phase_detail": {"transform": t.as_dict(), "load": ld.as_dict()}}
         bench.check_rows(data, db, data.schema, rec)
         bench.measure(verify, run, lambda r: self.m_verify(src, db, bench.work, data))
+        if data.has_embeddings:
+            self.m_hnsw(bench, data, db, self._ms, run)
         self.lab.drop_pg_database(db)
         return rec
 

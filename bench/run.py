@@ -35,9 +35,9 @@ SCALES = {
     # default: ~4.15M rows, ~190 MB of dump. guide_psql_fraction < 1 runs the guide's psql step on a
     # proportional sample of its INSERTs and extrapolates (for data it actually loads row by row).
     "full": {"employees": employees.DEFAULT_EMPLOYEES, "qa_rows": 20_000, "qa_dims": 1536, "runs": 3,
-             "guide_psql_fraction": 1.0, "guide_loop_sample": 1000},
+             "guide_psql_fraction": 1.0, "guide_loop_sample": 1000, "hnsw_runs": 1},
     "quick": {"employees": 1_500, "qa_rows": 60, "qa_dims": 1536, "runs": 1,
-              "guide_psql_fraction": 1.0, "guide_loop_sample": 5},
+              "guide_psql_fraction": 1.0, "guide_loop_sample": 5, "hnsw_runs": 1},
 }
 class Bench:
     def __init__(self, mode, lab, work):
@@ -47,6 +47,7 @@ class Bench:
         self.work = work
         self.ours = Ours(lab, ROOT)
         self.tag = "%d" % os.getpid()
+        self.databases = []  # created by the attempts under way; dropped when each one ends
         self.log_lines = []
 
     def log(self, msg):
@@ -58,7 +59,16 @@ class Bench:
     def fresh_db(self, key, run):
         name = "bench_%s_%s_%d" % (key, self.tag, run)
         self.lab.create_pg_database(name)
+        self.databases.append(name)
         return name
+
+    def drop_databases_since(self, mark):
+        while len(self.databases) > mark:
+            name = self.databases.pop()
+            try:
+                self.lab.drop_pg_database(name)
+            except Exception as err:  # never hide the measurement's own outcome behind a cleanup error
+                self.log("could not drop %s: %s" % (name, err))
 
     def check_rows(self, data, db, schema, record):
         """Rows present after a path, compared with the source (an honest count, not timed)."""
@@ -68,13 +78,28 @@ class Bench:
         record["rows_missing"] = data.total_rows() - loaded
         if record["seconds"]:
             record["rows_per_s"] = round(loaded / record["seconds"])
+        if data.has_embeddings:
+            record.update(self.embedding_state(db, schema))
         return counts
+
+    def embedding_state(self, db, schema):
+        """What the embedding column became (vector(N) or still text) and whether an HNSW index exists."""
+        rows = self.lab.pg_query(
+            db, "SELECT format_type(a.atttypid, a.atttypmod), EXISTS (SELECT 1 FROM pg_index i "
+                "JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam "
+                "WHERE i.indrelid = a.attrelid AND am.amname = 'hnsw') "
+                "FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) AND a.attname = 'embedding'",
+            ('"%s"."content_embedding"' % schema,))
+        if not rows:
+            return {"embedding_type": None, "hnsw_index": False}
+        return {"embedding_type": rows[0][0], "hnsw_index": rows[0][1]}
 
     def measure(self, m, run, fn):
         """Run one timed attempt of measurement m; a failure marks m failed with its reason."""
         if not m.active:
             return
         self.log("%s: run %d" % (m.label, run + 1))
+        mark = len(self.databases)
         try:
             record = fn(run)
         except (harness.StepFailed, OSError, RuntimeError) as err:
@@ -85,6 +110,8 @@ class Bench:
             m.failed("%s: %s" % (type(err).__name__, str(err)[:2000]))
             self.log("%s: FAILED: %s" % (m.label, str(err)[:300]))
             return
+        finally:
+            self.drop_databases_since(mark)
         m.runs.append(record)
         self.log("%s: %.2f s" % (m.label, record["seconds"]))
 
@@ -206,10 +233,15 @@ class Bench:
         self.lab.drop_pg_database(db)
         return rec
 
+    def guide_loop_rows(self, data):
+        """guide_loop_sample rows in all, a different slice each run."""
+        per_run = max(1, self.scale["guide_loop_sample"] // self.scale["runs"])
+        return min(per_run, data.rows["content_embedding"])
+
     def guide_loop(self, data, run):
         """The guide's step 4.1 (plpgsql function, UPDATE of every row, DROP) on the first
         guide_loop_sample rows of content_embedding loaded as text, extrapolated to all rows."""
-        n = min(self.scale["guide_loop_sample"], data.rows["content_embedding"])
+        n = self.guide_loop_rows(data)
         skip = (run * n) % max(1, data.rows["content_embedding"] - n + 1)  # a new sample each run
         db = self.fresh_db("guide_loop", run)
         conn = self.lab.pg_connect(db)
@@ -333,12 +365,17 @@ def run_dataset(bench, data, ms):
     if data.has_embeddings:
         ms["guide_loop"] = Measurement(
             "guide_loop", "guide's embedding loop (extrapolated)",
-            "its plpgsql json_to_vector_array + UPDATE on the first %d rows loaded as text, time scaled "
-            "to all rows" % min(bench.scale["guide_loop_sample"], data.rows["content_embedding"]))
+            "its plpgsql json_to_vector_array + UPDATE on %d rows per run (a new slice each run) loaded as "
+            "text, time scaled "
+            "to all rows" % bench.guide_loop_rows(data))
     bench.ours.declare(data, ms)
+    for key, why in data.skip.items():
+        if key in ms and ms[key].active:
+            ms[key].skipped(why)
     if not shutil.which("pgloader"):
         ms["pgloader"].unavailable("pgloader is not installed")
-    bench.guide_dump(data, guide_dump)
+    if ms["guide"].active:
+        bench.guide_dump(data, guide_dump)
     for run in range(runs):
         bench.measure(ms["mysqldump"], run, lambda r: bench.mysqldump(data, dump, r))
         bench.measure(ms["bound"], run, lambda r: bench.bound(data, r))
