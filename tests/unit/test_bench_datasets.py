@@ -113,3 +113,27 @@ def test_postgres_ddl_covers_every_table():
     assert all(("NOT VALID" in a) and ("VALIDATE CONSTRAINT" in b) for a, b in pairs)
     pk_tables = {sql.split()[2] for sql in data.index_statements("s") if "PRIMARY KEY" in sql}
     assert pk_tables == {"s." + t for t in employees.TABLE_ORDER}
+
+
+def test_qa_bound_vectors_equal_the_json_embeddings(tmp_path):
+    """The bound's pre-converted vectors are the same numbers, in key order, as the JSON that MariaDB
+    holds (same generator pass), and the MariaDB TSV keeps the JSON text byte for byte."""
+    from bench.datasets import qa
+    from bench.qa_data import SEED, QAData
+
+    data = QAData(None, str(tmp_path), qa, None, rows=40, dims=12)
+    data.tsv_dir = str(tmp_path)
+    mysql_paths = data._write_tsv(mysql=True, bound=True)
+    source = list(qa.embedding_rows(40, 12, SEED))
+    bound = read(str(tmp_path), "content_embedding")
+    raw = read(str(tmp_path), "mysql-content_embedding")
+    assert len(bound) == len(raw) == 40 == len(source)
+    for row, vec_line, raw_line in zip(source, bound, raw, strict=True):
+        emb = row[4]
+        assert raw_line[4] == ("\\N" if emb is None else emb)
+        if emb is None:
+            assert vec_line[4] == "\\N"
+        else:
+            values = [float(v) for v in vec_line[4].strip("[]").split(",")]
+            assert values == pytest.approx(qa.expected_vector(emb), rel=1e-6)
+    assert os.path.exists(mysql_paths["content"])
