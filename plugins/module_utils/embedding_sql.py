@@ -6,9 +6,11 @@
 How (the guide's step 4, set-based instead of 1536 JSON lookups per row in plpgsql):
 1. A new column `<column>__pgshift` vector(N) is added (metadata only) and filled in key-range
    batches, each its own transaction, by ONE UPDATE per batch: json_each + string_agg ordered by
-   the integer key builds '[v0,...]', and the same aggregate validates the key set (exactly
-   0..N-1, canonical integers, no duplicates) and the value types (JSON numbers only). Rows that
-   fail are counted and their raw text fetched, so the exact reason comes from the same Python
+   position builds '[v0,...]', and the same aggregate validates the keys (key i at position i,
+   so exactly "0".."N-1") and the value types (JSON numbers only). Rows that fail (including
+   complete objects whose keys are in another order, e.g. string order) get a second chance
+   through the Python validator, which orders keys by integer value. Rows still refused are
+   counted and their raw text fetched, so the exact reason comes from the same Python
    validator the dump stream uses (embeddings.make_converter). A batch the cast itself refuses
    (text that is not JSON, NaN literals, values beyond float32) is redone row by row in Python.
    A rerun resumes: rows already converted are skipped.
@@ -190,20 +192,18 @@ def _elements_sql(fmt, source_type):
     """FROM-clause producing (k, v) for each element of the source value `s.src`."""
     j = "jsonb" if source_type == "jsonb" else "json"
     if fmt == "json_object":
-        return "%s_each(s.src::%s) AS e(k, v)" % (j, j)
+        return "%s_each(s.src::%s) WITH ORDINALITY AS e(k, v, ord)" % (j, j)
     return "%s_array_elements(s.src::%s) WITH ORDINALITY AS e(v, ord)" % (j, j)
 
 
 def batch_update_sql(schema, table, key, column, *, new_column, vtype, dims, fmt, source_type):
     """One UPDATE converting the rows key >= %(lo)s AND key < %(hi)s; returns (key, ok)."""
     j = "jsonb" if source_type == "jsonb" else "json"
-    if fmt == "json_object":
-        ordinal = "CASE WHEN e.k ~ '^(0|[1-9][0-9]{0,8})$' THEN e.k::int END"
-        keys_ok = ("bool_and(e.k ~ '^(0|[1-9][0-9]{0,8})$') AND min(%s) = 0 AND max(%s) = %d "
-                   "AND count(DISTINCT e.k) = %d" % (ordinal, ordinal, dims - 1, dims))
-    else:
-        ordinal = "e.ord"
-        keys_ok = "TRUE"
+    # Keys are checked against their position (text equality, no regex, no sort): "0".."N-1" in
+    # document order (jsonb: its own key order, which is the same for these keys). Rows with
+    # the keys in another order get a second chance through the Python validator, which reorders.
+    ordinal = "e.ord"
+    keys_ok = "bool_and(e.k = (e.ord - 1)::text)" if fmt == "json_object" else "TRUE"
     t = "%s.%s" % (quote_ident(schema), quote_ident(table))
     return """
 WITH src AS (
@@ -348,6 +348,8 @@ class EmbeddingJob:
                 cur.execute("ROLLBACK TO SAVEPOINT batch")
                 results = self._convert_rows_in_python(cur, lo, hi)
             bad = [k for k, ok in results if not ok]
+            if bad:
+                bad = self._second_chance(cur, bad)
             self.result["converted"] += len(results) - len(bad)
             if bad:
                 self._handle_invalid(cur, bad)
@@ -373,6 +375,25 @@ class EmbeddingJob:
                 quote_ident(self.key)), (text, key))
             results.append((key, True))
         return results
+
+    def _second_chance(self, cur, keys):
+        """Rows the SQL check refused, through the Python validator (it accepts keys in any order);
+        returns the keys that are really invalid."""
+        cur.execute("SELECT %s, %s::text FROM %s WHERE %s = ANY(%%s)" % (
+            quote_ident(self.key), quote_ident(self.column), self.qualified, quote_ident(self.key)),
+            (list(keys),))
+        conv = self._converter()
+        invalid = []
+        for key, raw in cur.fetchall():
+            try:
+                text = conv(raw)
+            except ValueConversionError:
+                invalid.append(key)
+                continue
+            cur.execute("UPDATE %s SET %s = %%s::%s(%d) WHERE %s = %%s" % (
+                self.qualified, quote_ident(self.new_column), self.vtype, self.dimensions,
+                quote_ident(self.key)), (text, key))
+        return invalid
 
     def _converter(self):
         return embeddings.make_converter({"type": self.vtype, "dimensions": self.dimensions,
