@@ -1,7 +1,8 @@
 """`bin/pgshift transform`: the dump transform outside Ansible.
 
-    bin/pgshift transform SRC DEST [--format dir|sql] [--zero-date error|null|VALUE] [--invalid-utf8 error|replace]
-                          [--nul-bytes error|strip] [--identifier-case preserve|lower] [--schema-map DB=SCHEMA]
+    bin/pgshift transform SRC DEST [--format dir|sql] [--zero-date error|null|VALUE]
+                          [--invalid-utf8 error|replace] [--nul-bytes error|strip]
+                          [--identifier-case preserve|lower] [--schema-map DB=SCHEMA]
                           [--include T] [--exclude T] [--strict-types] [--force] [--check] [--progress]
                           [--options-json FILE]   (type_rules, embeddings, ... as in the module)
 
@@ -54,10 +55,11 @@ def main(argv):
             extra = json.load(f)
     show = args.progress or sys.stderr.isatty()
     opts = TransformOptions(
-        src=args.src, dest=args.dest, format=args.format, schema_mode=args.schema_mode, zero_date=args.zero_date,
-        invalid_utf8=args.invalid_utf8, nul_bytes=args.nul_bytes, identifier_case=args.identifier_case,
-        schema_map=dict(s.split("=", 1) for s in args.schema_map), include_tables=args.include,
-        exclude_tables=args.exclude, strict_types=args.strict_types, force=args.force, check_mode=args.check,
+        src=args.src, dest=args.dest, format=args.format, schema_mode=args.schema_mode,
+        zero_date=args.zero_date, invalid_utf8=args.invalid_utf8, nul_bytes=args.nul_bytes,
+        identifier_case=args.identifier_case, schema_map=dict(s.split("=", 1) for s in args.schema_map),
+        include_tables=args.include, exclude_tables=args.exclude, strict_types=args.strict_types,
+        force=args.force, check_mode=args.check,
         progress=_progress_printer(sys.stderr) if show else None, **extra)
     try:
         result = run_transform(opts)

@@ -190,7 +190,8 @@ def _parse_column(table, part):
     try:
         col = make_column(name, type_text)
     except ValueError:
-        raise DumpSyntaxError("table %r column %r: cannot read type %r" % (table.name, name, type_text)) from None
+        raise DumpSyntaxError("table %r column %r: cannot read type %r"
+                              % (table.name, name, type_text)) from None
     while i < len(part):
         i = _column_attribute(table, col, part, i)
     return col
@@ -292,7 +293,8 @@ def _parse_key(table, part):
     if w == "FOREIGN":
         _parse_fk(table, part, i + 2, cname)
         return
-    kind = {"PRIMARY": "primary", "UNIQUE": "unique", "FULLTEXT": "fulltext", "SPATIAL": "spatial"}.get(w, "index")
+    kinds = {"PRIMARY": "primary", "UNIQUE": "unique", "FULLTEXT": "fulltext", "SPATIAL": "spatial"}
+    kind = kinds.get(w, "index")
     i += 1
     while i < len(part) and _up(part[i]) in ("KEY", "INDEX"):
         i += 1
@@ -406,8 +408,9 @@ def parse_view(text):
     return db, name, toks[i + 1:]
 
 
-_ROUTINE_RE = re.compile(rb"(PROCEDURE|FUNCTION|TRIGGER|EVENT)\s+((?:`[^`]*`|[\w$]+)(?:\s*\.\s*(?:`[^`]*`|[\w$]+))?)",
-                         re.I)
+_ROUTINE_NAME = rb"(?:`[^`]*`|[\w$]+)"
+_ROUTINE_RE = re.compile(rb"(PROCEDURE|FUNCTION|TRIGGER|EVENT)\s+(" + _ROUTINE_NAME + rb"(?:\s*\.\s*"
+                         + _ROUTINE_NAME + rb")?)", re.I)
 
 
 def parse_routine(text):

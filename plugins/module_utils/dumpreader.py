@@ -66,7 +66,8 @@ def open_dump(path):
         try:
             import zstandard
         except ImportError:
-            raise MigrationError("open dump %r: zstd file but the 'zstandard' package is missing" % path) from None
+            raise MigrationError("open dump %r: zstd file but the 'zstandard' package is missing"
+                                 % path) from None
         return zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True, closefd=True)
     return stream
 

@@ -84,7 +84,8 @@ def row_regex(ncols):
 def _expr(i, converter, utf8):
     g = "g%d" % i
     if converter in _PASS_NUMERIC:
-        return "(%s if 47 < %s[0] < 58 or %s[0] == 45 else NUL if %s == b'NULL' else C%d(%s))" % (g, g, g, g, i, g)
+        return ("(%s if 47 < %s[0] < 58 or %s[0] == 45 else NUL if %s == b'NULL' else C%d(%s))"
+                % (g, g, g, g, i, g))
     if converter in ("boolean", "bit_boolean"):
         return "(B01.get(%s) or C%d(%s))" % (g, i, g)
     if converter in _PASS_TEXT and utf8:
@@ -94,8 +95,8 @@ def _expr(i, converter, utf8):
         return ("(%s[1:-1] if %s[0] == 39 and %s[1] != 48 and b'-00' not in %s else NUL if %s == b'NULL' "
                 "else C%d(%s))" % (g, g, g, g, g, i, g))
     if converter == "timestamptz":
-        return ("(%s[1:-1] + TZ if %s[0] == 39 and %s[1] != 48 and b'-00' not in %s else NUL if %s == b'NULL' "
-                "else C%d(%s))" % (g, g, g, g, g, i, g))
+        return ("(%s[1:-1] + TZ if %s[0] == 39 and %s[1] != 48 and b'-00' not in %s "
+                "else NUL if %s == b'NULL' else C%d(%s))" % (g, g, g, g, g, i, g))
     return "C%d(%s)" % (i, g)
 
 
@@ -197,7 +198,8 @@ class RowCodec:
             if status == "more":
                 if reader.eof:
                     raise DumpSyntaxError("dump truncated in INSERT for table %s at byte offset %d (row %d): "
-                                          "the tuple never ends" % (ts.table.name, reader.offset(), ts.rows + 1))
+                                          "the tuple never ends"
+                                          % (ts.table.name, reader.offset(), ts.rows + 1))
                 reader.fill(2 * (len(reader.buf) - reader.pos) + reader.chunk)
             tr.report_progress(ts.table.name)
 
@@ -252,11 +254,12 @@ class RowCodec:
             rest = buf[pos:pos + 200]
             if reader.eof or (len(buf) - pos > (1 << 20) and not rest.lstrip().startswith(b"(")):
                 if reader.eof and not rest.strip():
-                    raise DumpSyntaxError("dump truncated in INSERT for table %s at byte offset %d (after row %d)"
-                                          % (ts.table.name, reader.offset(pos), ts.rows))
+                    raise DumpSyntaxError("dump truncated in INSERT for table %s at byte offset %d "
+                                          "(after row %d)" % (ts.table.name, reader.offset(pos), ts.rows))
                 if reader.eof:
-                    raise DumpSyntaxError("dump truncated or malformed in INSERT for table %s at byte offset %d "
-                                          "(row %d): %r" % (ts.table.name, reader.offset(pos), ts.rows + 1, rest[:80]))
+                    raise DumpSyntaxError("dump truncated or malformed in INSERT for table %s "
+                                          "at byte offset %d (row %d): %r"
+                                          % (ts.table.name, reader.offset(pos), ts.rows + 1, rest[:80]))
                 raise DumpSyntaxError("cannot read row %d of table %s at byte offset %d: %r"
                                       % (ts.rows + 1, ts.table.name, reader.offset(pos), rest[:80]))
             return "more"
@@ -266,7 +269,8 @@ class RowCodec:
             hint = (" (data-only INSERT without a column list: dump again with --complete-insert so that "
                     "columns are matched by name)" if getattr(ts, "from_target", False) else "")
             raise DumpSyntaxError("table %s row %d at byte offset %d: %d values for %d columns%s"
-                                  % (ts.table.name, row_no, reader.offset(pos), len(values), self.ncols, hint))
+                                  % (ts.table.name, row_no, reader.offset(pos), len(values), self.ncols,
+                                     hint))
         line = self._convert_row(tr, ts, values, row_no, reader.offset(pos))
         if line is not None and ts.out is not None:
             data = line + b"\n"

@@ -1,7 +1,8 @@
 """Orchestration: a mysqldump file -> a migration dir (docs/contracts.md) or one psql script.
 
 Usage:
-    from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions, run_transform
+    from ansible_collections.pgshift.mysql.plugins.module_utils.transform import (
+        TransformOptions, run_transform)
 
     result = run_transform(TransformOptions(src="dump.sql.zst", dest="/migr/run1", zero_date="null"))
     result -> {"changed": True, "tables": {"sakila.actor": {"rows": 200, "bytes": 7446, ...}},
@@ -101,9 +102,10 @@ class TableState:
 class Transformer:
     def __init__(self, opts):
         self.o = opts
-        self.map_opts = MapOptions(type_rules=rules_from_dicts(opts.type_rules), strict_types=opts.strict_types,
-                                   zero_date=opts.zero_date)
-        self.policies = Policies(zero_date=opts.zero_date, invalid_utf8=opts.invalid_utf8, nul_bytes=opts.nul_bytes)
+        self.map_opts = MapOptions(type_rules=rules_from_dicts(opts.type_rules),
+                                   strict_types=opts.strict_types, zero_date=opts.zero_date)
+        self.policies = Policies(zero_date=opts.zero_date, invalid_utf8=opts.invalid_utf8,
+                                 nul_bytes=opts.nul_bytes)
         self.current_db = opts.default_schema
         self.tables = {}                    # (mysql db, mysql table) -> TableState
         self.order = []
@@ -219,7 +221,8 @@ class Transformer:
         table = parse_create_table(text, self.current_db or "public")
         key = (table.schema, table.name)
         if key in self.tables:
-            raise DumpSyntaxError("table %s.%s created twice (byte offset %d)" % (table.schema, table.name, offset))
+            raise DumpSyntaxError("table %s.%s created twice (byte offset %d)"
+                                  % (table.schema, table.name, offset))
         ts = self._table_state(table)
         self.tables[key] = ts
         self.order.append(ts)
@@ -255,7 +258,8 @@ class Transformer:
         for col in table.columns:
             pg_name = self.ident(col.name)
             if pg_name in names:
-                raise MigrationError("table %r: columns %r and %r have the same name after identifier_case=lower"
+                raise MigrationError("table %r: columns %r and %r have the same name after "
+                                     "identifier_case=lower"
                                      % (table.name, names[pg_name], col.name))
             names[pg_name] = col.name
             plan = map_column(col, self.map_opts, table_name=table.name, pg_name=pg_name,
@@ -274,8 +278,10 @@ class Transformer:
         vtype = spec.get("type") or "vector"
         plan.pg_type = "%s(%d)" % (vtype, int(dims))
         plan.converter = "embedding"
-        plan.embedding = {"type": vtype, "dimensions": int(dims), "format": spec.get("format") or "json_object",
-                          "invalid": spec.get("invalid") or "error", "converted": 0, "nulled": 0, "rejected": 0}
+        plan.embedding = {"type": vtype, "dimensions": int(dims),
+                          "format": spec.get("format") or "json_object",
+                          "invalid": spec.get("invalid") or "error",
+                          "converted": 0, "nulled": 0, "rejected": 0}
         plan.checks = []
         plan.default_sql = None
         from ansible_collections.pgshift.mysql.plugins.module_utils.typemap import column_ddl  # noqa: PLC0415
@@ -292,7 +298,8 @@ class Transformer:
         if ts is None:
             ts = self._table_from_target(db, name, m, offset)
         if m.group("ignore") or m.group("verb").upper() == b"REPLACE":
-            warn = "%s: INSERT IGNORE/REPLACE rows loaded as plain rows (duplicates will fail at load)" % ts.key
+            warn = ("%s: INSERT IGNORE/REPLACE rows loaded as plain rows (duplicates will fail at load)"
+                    % ts.key)
             if warn not in ts.warnings:
                 ts.warnings.append(warn)
         cols = m.group("cols")
@@ -308,8 +315,9 @@ class Transformer:
 
     def _table_from_target(self, db, name, m, offset):
         if self.target is None:
-            raise DumpSyntaxError("INSERT into %s.%s at byte offset %d but the dump has no CREATE TABLE for it "
-                                  "(a data-only dump loads only into an existing schema: schema_mode=existing)"
+            raise DumpSyntaxError("INSERT into %s.%s at byte offset %d but the dump has no CREATE TABLE "
+                                  "for it (a data-only dump loads only into an existing schema: "
+                                  "schema_mode=existing)"
                                   % (db, name, offset))
         cols = m.group("cols")
         if not cols:
@@ -344,7 +352,8 @@ class Transformer:
             positions.append(i if name not in gen else None)
         missing = [p.source_name for i, p in enumerate(ts.plans) if i not in positions]
         if missing:
-            raise MigrationError("table %s: INSERT has no value for column(s) %s" % (ts.key, ", ".join(missing)))
+            raise MigrationError("table %s: INSERT has no value for column(s) %s"
+                                 % (ts.key, ", ".join(missing)))
         return RowCodec(ts, len(src_names), positions, self.o.check_mode)
 
     def _open_output(self, ts):
@@ -385,8 +394,9 @@ class Transformer:
                                     identity=p.identity, default=p.default_sql, embedding=p.embedding)
                     for p in ts.plans]
             entries.append(mf.table_entry(
-                ts.pg_schema, ts.pg_name, source_schema=ts.table.schema, source_name=ts.table.name, columns=cols,
-                primary_key=[self.ident(c) for c in ts.table.primary_key], auto_increment=ts.table.auto_increment,
+                ts.pg_schema, ts.pg_name, source_schema=ts.table.schema, source_name=ts.table.name,
+                columns=cols, primary_key=[self.ident(c) for c in ts.table.primary_key],
+                auto_increment=ts.table.auto_increment,
                 create_sql=ts.create_sql, post_data=ts.post_data, rows=ts.rows - ts.rejected, nbytes=ts.bytes,
                 rejected=ts.rejected, warnings=warnings,
                 generated_columns=[p.name for p in ts.all_plans if p.generated_sql]))
@@ -477,13 +487,14 @@ def existing_plans(tr, table, pg_schema, pg_name):
         elif col.generated:
             continue
         elif col.name.lower() in ignore or ("%s.%s" % (table.name, col.name)).lower() in ignore:
-            table_warn.append("column %r not in the target: its values are dropped (ignore_columns)" % col.name)
+            table_warn.append("column %r not in the target: its values are dropped (ignore_columns)"
+                              % col.name)
             plans.append(ColumnPlan(name="", source_name=col.name, source_type=col.column_type, pg_type="",
                                     converter="drop", rule="ignored", ddl=""))
             continue
         else:
-            raise MigrationError("schema_mode existing: column %s.%s of the dump has no column in target table "
-                                 "%s.%s (add it to ignore_columns to drop its values)"
+            raise MigrationError("schema_mode existing: column %s.%s of the dump has no column in target "
+                                 "table %s.%s (add it to ignore_columns to drop its values)"
                                  % (table.name, col.name, tschema, tname))
         plan = ColumnPlan(name=name, source_name=col.name, source_type=col.column_type, pg_type=typ,
                           converter=converter_for_target(col, typ), rule="existing", ddl="",
@@ -563,11 +574,13 @@ def _validate(opts):
         if not isinstance(e, dict) or not e.get("table") or not e.get("column"):
             raise MigrationError("transform: each embeddings entry needs table and column, got %r" % (e,))
         if (e.get("invalid") or "error") not in ("error", "null", "reject"):
-            raise MigrationError("transform: embeddings invalid must be error|null|reject, got %r" % e.get("invalid"))
+            raise MigrationError("transform: embeddings invalid must be error|null|reject, got %r"
+                                 % e.get("invalid"))
 
 
 def _options_record(opts):
-    return {"identifier_case": opts.identifier_case, "zero_date": opts.zero_date, "invalid_utf8": opts.invalid_utf8,
+    return {"identifier_case": opts.identifier_case, "zero_date": opts.zero_date,
+            "invalid_utf8": opts.invalid_utf8,
             "nul_bytes": opts.nul_bytes, "schema_mode": opts.schema_mode, "format": opts.format,
             "schema_map": dict(opts.schema_map), "strict_types": opts.strict_types,
             "type_rules": list(opts.type_rules), "include_tables": list(opts.include_tables),
@@ -577,7 +590,8 @@ def _options_record(opts):
 
 def _fill_manifest(tr, manifest):
     manifest["tables"] = tr.table_entries()
-    manifest["schemas"] = sorted({t["schema"] for t in manifest["tables"]} | {v["schema"] for v in tr.views.values()})
+    manifest["schemas"] = sorted({t["schema"] for t in manifest["tables"]}
+                                 | {v["schema"] for v in tr.views.values()})
     manifest["views"] = list(tr.views.values())
     manifest["routines"] = tr.routines
     warnings = list(tr.warnings)
@@ -633,7 +647,8 @@ def _assemble_script(tr, manifest, dest):
             shutil.copyfileobj(f, out)
         for t in manifest["tables"]:
             cols = ", ".join(quote_ident(c["name"]) for c in t["columns"])
-            out.write(("\nCOPY %s (%s) FROM stdin;\n" % (qualified(t["schema"], t["name"]), cols)).encode("utf-8"))
+            head = "\nCOPY %s (%s) FROM stdin;\n" % (qualified(t["schema"], t["name"]), cols)
+            out.write(head.encode("utf-8"))
             with open(os.path.join(tr.workdir, t["data_file"]), "rb") as f:
                 shutil.copyfileobj(f, out, 1 << 20)
             out.write(b"\\.\n")
@@ -644,7 +659,8 @@ def _assemble_script(tr, manifest, dest):
 
 
 def _result(tr, manifest, opts):
-    tables = {"%s.%s" % (t["schema"], t["name"]): {"rows": t["rows"], "bytes": t["bytes"], "rejected": t["rejected"],
+    tables = {"%s.%s" % (t["schema"], t["name"]): {"rows": t["rows"], "bytes": t["bytes"],
+                                                   "rejected": t["rejected"],
                                                    "seconds": round(tr.tables_by_key(t).seconds, 3),
                                                    "warnings": t["warnings"]}
               for t in manifest["tables"]}

@@ -33,8 +33,9 @@ _NUMBER_RE = re.compile(rb"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 _TIME_RE = re.compile(rb"^(-)?(\d+):(\d\d)(?::(\d\d)(\.\d+)?)?$")
 # MySQL charset names -> Python codecs (MySQL latin1 is really cp1252)
 CHARSETS = {"utf8": "utf-8", "utf8mb3": "utf-8", "utf8mb4": "utf-8", "latin1": "cp1252", "ascii": "ascii",
-            "binary": None, "latin2": "iso8859-2", "cp1250": "cp1250", "cp1251": "cp1251", "greek": "iso8859-7",
-            "hebrew": "iso8859-8", "sjis": "shift_jis", "gbk": "gbk", "big5": "big5", "euckr": "euc_kr",
+            "binary": None, "latin2": "iso8859-2", "cp1250": "cp1250", "cp1251": "cp1251",
+            "greek": "iso8859-7", "hebrew": "iso8859-8", "sjis": "shift_jis", "gbk": "gbk", "big5": "big5",
+            "euckr": "euc_kr",
             "ucs2": "utf-16-be", "utf16": "utf-16-be", "utf32": "utf-32-be"}
 
 
@@ -136,7 +137,8 @@ def conv_boolean(pol):
         if _is_null(token):
             return NULL
         raw = _raw(token)
-        if token[:1] in (b"b", b"B", b"x", b"X", b"_") or token[:2] in (b"0x", b"0X") or raw[:1] in (b"\x00", b"\x01"):
+        if (token[:1] in (b"b", b"B", b"x", b"X", b"_") or token[:2] in (b"0x", b"0X")
+                or raw[:1] in (b"\x00", b"\x01")):
             return b"t" if any(raw) else b"f"
         low = raw.strip().lower()
         if low in (b"0", b"false", b"f", b"n", b"no", b""):

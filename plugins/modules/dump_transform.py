@@ -66,8 +66,9 @@ options:
   embeddings:
     description:
       - Columns holding embeddings, made C(vector(N)) or C(halfvec(N)); each a dict with C(table), C(column),
-        C(dimensions), C(type) (vector|halfvec), C(format) (json_object|json_array|csv|float32_blob|mysql_vector)
-        and C(invalid) (error|null|reject; reject writes the row to C(rejects/)).
+        C(dimensions), C(type) (vector|halfvec),
+        C(format) (json_object|json_array|csv|float32_blob|mysql_vector) and C(invalid)
+        (error|null|reject; reject writes the row to C(rejects/)).
     type: list
     elements: dict
     default: []
@@ -108,7 +109,8 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Parses the whole dump and converts every value, reports tables, rows and warnings, writes nothing.
+    description: >-
+      Parses the whole dump and converts every value, reports tables, rows and warnings, writes nothing.
   diff_mode:
     support: none
   idempotent:
@@ -209,7 +211,8 @@ def _already_done(params):
     if src.get("path") == os.path.abspath(params["src"]) and src.get("size") == st.st_size \
             and src.get("mtime") == int(st.st_mtime):
         return manifest
-    raise MigrationError("dump_transform: dest %r holds a migration of another dump (force: true to overwrite)"
+    raise MigrationError("dump_transform: dest %r holds a migration of another dump "
+                         "(force: true to overwrite)"
                          % params["dest"])
 
 
@@ -240,7 +243,8 @@ def main():
         done = _already_done(params)
         if done is not None:
             tables = {"%s.%s" % (t["schema"], t["name"]): {"rows": t["rows"], "bytes": t["bytes"],
-                                                           "rejected": t["rejected"], "warnings": t["warnings"]}
+                                                           "rejected": t["rejected"],
+                                                           "warnings": t["warnings"]}
                       for t in done["tables"]}
             module.exit_json(changed=False, tables=tables, warnings=done["warnings"], dest=params["dest"])
         opts = TransformOptions(check_mode=module.check_mode,

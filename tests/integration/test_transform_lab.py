@@ -24,8 +24,9 @@ NASTY_DDL = """CREATE TABLE nasty (
   e enum('a','b c'), st set('x','y','z'), bits bit(8), b1 bit(1)
 ) DEFAULT CHARSET=utf8mb4"""
 NASTY_ROWS = [
-    (1, "it's a \\ (test), \"q\"\n\ttab),('", "emoji \U0001F600 \u00e9 \u4e2d", b"\x00\x01'\\\n\xff", bytes(range(256)),
-     18446744073709551615, -9223372036854775808, 1, decimal.Decimal("12345678901234567890.0123456789"), -0.0, 1.5,
+    (1, "it's a \\ (test), \"q\"\n\ttab),('", "emoji \U0001F600 \u00e9 \u4e2d", b"\x00\x01'\\\n\xff",
+     bytes(range(256)), 18446744073709551615, -9223372036854775808, 1,
+     decimal.Decimal("12345678901234567890.0123456789"), -0.0, 1.5,
      "0000-00-00", "2020-01-01 00:00:00.123456", "2021-06-01 12:00:00", "-01:02:03", 2155,
      '{"a": "\\u00e9\\n\\"", "b": [1, 2.5, null]}', "b c", "x,z", 5, 1),
     (2, "),(", "", b"", b"", 0, 9223372036854775807, 0, decimal.Decimal("-0.0000000001"), 1e308, -0.0,
@@ -150,17 +151,17 @@ FLAG_SETS = {"default": [], "hex_blob": ["--hex-blob"], "complete_insert": ["--c
 
 
 @pytest.mark.parametrize("flags", list(FLAG_SETS), ids=list(FLAG_SETS))
-def test_dump_transform_load_compare(flags, source_dbs, tmp_path, pg_db, pg_connect, mysql_connect,  # noqa: PLR0917
-                                     lab):
+def test_dump_transform_load_compare(flags, source_dbs, tmp_path, *, pg_db, pg_connect, mysql_connect, lab):
     dump = tmp_path / "dump.sql"
     with open(dump, "wb") as out:
-        subprocess.run(["mariadb-dump", "--defaults-extra-file=" + MYCNF, "--single-transaction", "--routines",
-                        "--triggers", *FLAG_SETS[flags], "--databases", *source_dbs.values()], stdout=out, check=True)
+        subprocess.run(["mariadb-dump", "--defaults-extra-file=" + MYCNF, "--single-transaction",
+                        "--routines", "--triggers", *FLAG_SETS[flags], "--databases", *source_dbs.values()],
+                       stdout=out, check=True)
     schema_map = {db: name for name, db in source_dbs.items()}
     dest = tmp_path / "migr"
     rules = [{"match": {"type": "time"}, "pg_type": "interval", "converter": "text"}]
-    result = run_transform(TransformOptions(src=str(dump), dest=str(dest), schema_map=schema_map, zero_date="null",
-                                            type_rules=rules))
+    result = run_transform(TransformOptions(src=str(dump), dest=str(dest), schema_map=schema_map,
+                                            zero_date="null", type_rules=rules))
     manifest = json.loads(_read(dest / "manifest.json"))
     assert manifest["complete"] is True
     assert result["tables"]["sakila.rental"]["rows"] == 16044
@@ -187,10 +188,11 @@ def test_shipped_sakila_dump(tmp_path, pg_db, lab):
     psql_load(str(dest), pg_db, lab, manifest)
 
 
-def test_schema_existing_coerces_to_orm_schema(tmp_path, mysql_db, mysql_connect, pg_db, pg_connect, lab):
+def test_schema_existing_coerces_to_orm_schema(tmp_path, mysql_db, *, mysql_connect, pg_db, pg_connect, lab):
     my = mysql_connect(mysql_db)
     with my.cursor() as cur:
-        cur.execute("CREATE TABLE Post (id int PRIMARY KEY, isPublished tinyint(4), meta longtext, extra int)")
+        cur.execute("CREATE TABLE Post (id int PRIMARY KEY, isPublished tinyint(4), meta longtext, "
+                    "extra int)")
         cur.execute("""INSERT INTO Post VALUES (1, 1, '{"k": [1]}', 5), (2, 0, NULL, 6)""")
     my.close()
     pg = pg_connect(pg_db)
@@ -198,15 +200,16 @@ def test_schema_existing_coerces_to_orm_schema(tmp_path, mysql_db, mysql_connect
         cur.execute('CREATE TABLE public."post" (id integer PRIMARY KEY, "ispublished" boolean, meta jsonb)')
     for name, flags in (("plain.sql", []), ("d.sql", ["--complete-insert"])):
         with open(tmp_path / name, "wb") as out:
-            subprocess.run(["mariadb-dump", "--defaults-extra-file=" + MYCNF, "--no-create-info", *flags, mysql_db],
-                           stdout=out, check=True)
+            subprocess.run(["mariadb-dump", "--defaults-extra-file=" + MYCNF, "--no-create-info", *flags,
+                            mysql_db], stdout=out, check=True)
     dump = tmp_path / "d.sql"
     p = lab["postgresql"]
     params = {"pg_host": p["host"], "pg_port": p["port"], "pg_user": p["user"], "pg_password": p["password"],
               "pg_database": pg_db, "pg_sslmode": "prefer", "pg_service": None, "pg_passfile": None}
     opts = {"src": str(dump), "schema_mode": "existing", "pg_params": params, "default_schema": mysql_db}
     with pytest.raises(MigrationError, match="--complete-insert"):
-        run_transform(TransformOptions(dest=str(tmp_path / "p"), **dict(opts, src=str(tmp_path / "plain.sql"))))
+        plain = dict(opts, src=str(tmp_path / "plain.sql"))
+        run_transform(TransformOptions(dest=str(tmp_path / "p"), **plain))
     with pytest.raises(MigrationError, match="extra"):
         run_transform(TransformOptions(dest=str(tmp_path / "a"), **opts))
     run_transform(TransformOptions(dest=str(tmp_path / "b"), ignore_columns=["extra"], **opts))

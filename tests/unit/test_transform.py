@@ -8,10 +8,12 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.copytext import pars
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import DumpSyntaxError, MigrationError
 from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions, run_transform
 
-HEAD = (b"/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19\n--\n-- Host: localhost    Database: db1\n"
+HEAD = (b"/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19\n--\n"
+        b"-- Host: localhost    Database: db1\n"
         b"/*!40101 SET NAMES utf8mb4 */;\n/*!40103 SET TIME_ZONE='+00:00' */;\n")
-T = (b"CREATE TABLE `t` (\n  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,\n  `s` varchar(200) DEFAULT NULL,\n"
-     b"  `d` datetime DEFAULT NULL,\n  `b` tinyint(1) NOT NULL DEFAULT 0,\n  `bin` blob,\n  PRIMARY KEY (`id`)\n"
+T = (b"CREATE TABLE `t` (\n  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,\n"
+     b"  `s` varchar(200) DEFAULT NULL,\n  `d` datetime DEFAULT NULL,\n  `b` tinyint(1) NOT NULL DEFAULT 0,\n"
+     b"  `bin` blob,\n  PRIMARY KEY (`id`)\n"
      b") ENGINE=InnoDB AUTO_INCREMENT=10 DEFAULT CHARSET=utf8mb4 /*!80016 DEFAULT ENCRYPTION='N' */;\n")
 
 
@@ -34,7 +36,8 @@ def manifest(dest):
         return json.load(f)
 
 
-NASTY = (b"INSERT INTO `t` VALUES (1,'a\\'b \\\\ (x), \"q\" \\n\\r\\t end','2020-01-02 03:04:05',1,_binary 'x\\0y'),"
+NASTY = (b"INSERT INTO `t` VALUES "
+         b"(1,'a\\'b \\\\ (x), \"q\" \\n\\r\\t end','2020-01-02 03:04:05',1,_binary 'x\\0y'),"
          b"(2,'emoji \xf0\x9f\x98\x80 tab\there',NULL,0,0x00FF),(3,'',NULL,1,NULL),(4,'it''s',NULL,0,'');\n")
 
 
@@ -73,14 +76,16 @@ def test_insert_styles(tmp_path, style):
 
 
 def test_insert_ignore_and_replace_warn(tmp_path):
-    body = b"INSERT IGNORE INTO `t` VALUES (1,'x',NULL,1,NULL);\nREPLACE INTO `t` VALUES (2,'y',NULL,0,NULL);\n"
+    body = (b"INSERT IGNORE INTO `t` VALUES (1,'x',NULL,1,NULL);\n"
+            b"REPLACE INTO `t` VALUES (2,'y',NULL,0,NULL);\n")
     result, dest = transform(tmp_path, T + body)
     assert len(rows(dest)) == 2
     assert any("IGNORE/REPLACE" in w for w in result["tables"]["db1.t"]["warnings"])
 
 
 def test_zero_date_policies(tmp_path):
-    body = b"INSERT INTO `t` VALUES (1,'x','0000-00-00 00:00:00',1,NULL),(2,'y','0009-12-04 00:00:00',1,NULL);\n"
+    body = (b"INSERT INTO `t` VALUES (1,'x','0000-00-00 00:00:00',1,NULL),"
+            b"(2,'y','0009-12-04 00:00:00',1,NULL);\n")
     with pytest.raises(MigrationError, match=r"row 1 \(key 1\).*zero date"):
         transform(tmp_path, T + body)
     assert not manifest(tmp_path / "out")["complete"]
@@ -132,7 +137,8 @@ def test_unknown_type_strict_and_default(tmp_path):
 def test_several_databases_routines_views(tmp_path):
     body = (b"CREATE DATABASE /*!32312 IF NOT EXISTS*/ `db2`;\nUSE `db2`;\n" + T +
             b"INSERT INTO `t` VALUES (7,'z',NULL,1,NULL);\n"
-            b"DELIMITER ;;\n/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`%`*/ /*!50003 TRIGGER `trg` BEFORE INSERT ON `t` "
+            b"DELIMITER ;;\n/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`%`*/ "
+            b"/*!50003 TRIGGER `trg` BEFORE INSERT ON `t` "
             b"FOR EACH ROW BEGIN SET NEW.s = 'a;b'; END */;;\nDELIMITER ;\n"
             b"/*!50001 CREATE ALGORITHM=UNDEFINED */\n/*!50013 DEFINER=`root`@`%` SQL SECURITY DEFINER */\n"
             b"/*!50001 VIEW `v` AS select `t`.`id` AS `id` from `t` where `t`.`b` = 1 */;\n")
@@ -172,7 +178,8 @@ def test_embeddings_reject_null_and_counts(tmp_path):
     pytest.importorskip("ansible_collections.pgshift.mysql.plugins.module_utils.embeddings",
                         reason="embeddings.py (owned by the embeddings engineer) not present yet")
     body = (b"CREATE TABLE `ce` (`id` int NOT NULL, `embedding` longtext, PRIMARY KEY (`id`));\n"
-            b"INSERT INTO `ce` VALUES (1,'{\\\"0\\\":0.5,\\\"1\\\":-0.25,\\\"2\\\":1}'),(2,'{\\\"0\\\":0.5}'),(3,NULL);\n")
+            b"INSERT INTO `ce` VALUES (1,'{\\\"0\\\":0.5,\\\"1\\\":-0.25,\\\"2\\\":1}'),"
+            b"(2,'{\\\"0\\\":0.5}'),(3,NULL);\n")
     spec = {"table": "ce", "column": "embedding", "dimensions": 3, "type": "halfvec"}
     with pytest.raises(MigrationError, match=r"row 2 \(key 2\).*dimensions"):
         transform(tmp_path, body, embeddings=[spec])
