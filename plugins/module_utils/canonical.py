@@ -10,7 +10,11 @@ Canonical forms:
   decimal(p,s)       digits with exactly s decimals (both engines print the declared scale)
   float, double      "<integer mantissa>p<exponent>": exact, computed with power-of-two arithmetic
                      (exact in IEEE); FLOAT compared at float32 (the PostgreSQL value is rounded
-                     to real first), DOUBLE at double
+                     to real first), DOUBLE at double. A dump of MariaDB / MySQL < 8 carries FLOAT
+                     with 6 significant digits only (the server prints FLOAT with %g-6), so for a
+                     dump manifest FLOAT is compared at 6 significant digits (kind float4_g6, both
+                     sides round the float32 value to 6 digits, parse it back as a double and
+                     take the exact form above); verify reports it per table
   datetime/timestamp 'YYYY-MM-DD HH:MM:SS.ffffff', both sessions in UTC (TIMESTAMP is an instant;
                      DATETIME a wall clock); zero dates as the manifest's zero_date policy mapped them
   date, time         'YYYY-MM-DD', 'HH:MM:SS.ffffff'
@@ -37,8 +41,9 @@ TEXT_TYPES = ("char", "varchar", "tinytext", "text", "mediumtext", "longtext")
 BINARY_TYPES = ("binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob")
 DATETIME_FMT_MY = "'%Y-%m-%d %H:%i:%s.%f'"
 DATETIME_FMT_PG = "'YYYY-MM-DD HH24:MI:SS.US'"
-SQL_KINDS = ("int", "bool", "decimal", "float4", "float8", "datetime", "date", "time", "text",
+SQL_KINDS = ("int", "bool", "decimal", "float4", "float4_g6", "float8", "datetime", "date", "time", "text",
              "bytes", "bit", "set", "year")
+DUMP_FLOAT_DIGITS = 6        # what MariaDB and MySQL < 8 print for FLOAT (and so what mysqldump writes)
 
 
 class CanonicalError(MigrationError):
@@ -95,6 +100,27 @@ def classify(col):
     return "python"
 
 
+def server_flavor(server_version):
+    """('mariadb'|'mysql', (major, minor)) from a VERSION() text such as '10.11.6-MariaDB-log'."""
+    text = server_version or ""
+    m = re.match(r"\s*(\d+)\.(\d+)", text)
+    version = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    flavor = "mariadb" if "mariadb" in text.lower() or version[0] >= 10 else "mysql"
+    return flavor, version
+
+
+def dump_float_digits(source_kind, server_version):
+    """Significant digits of FLOAT values a migration carries: DUMP_FLOAT_DIGITS for a dump of
+    MariaDB or MySQL < 8 (they print FLOAT with %g-6; mysqldump copies that text), None (exact
+    float32) for a live copy or a dump of MySQL 8+ (which prints the shortest round-trip text)."""
+    if source_kind != "dump":
+        return None
+    flavor, version = server_flavor(server_version)
+    if flavor == "mysql" and version >= (8, 0):
+        return None
+    return DUMP_FLOAT_DIGITS
+
+
 # ---------------------------------------------------------------------------------------------
 # MySQL side
 
@@ -106,6 +132,15 @@ def _my_float(x):
     p = "GREATEST(%s + (%s >= 2) - (%s < 1) - 52, -1074)" % (e0, m0, m0)
     return ("IF(%s = 0, '0', CONCAT(IF(%s < 0, '-', ''), CAST(%s / POW(2, %s) AS UNSIGNED), 'p', %s))"
             % (x, x, a, p, p))
+
+
+def _my_float_g6(col, c):
+    """The FLOAT value as the server prints it (6 significant digits), read back as a double.
+    MariaDB: CAST AS FLOAT prints %g-6 also for FLOAT(M,D) (whose own text has D decimals);
+    MySQL 5.x (no CAST AS FLOAT) prints a plain FLOAT column with %g-6 itself."""
+    if col.extra.get("flavor") == "mysql":
+        return "(CONCAT(%s) + 0e0)" % c
+    return "(CAST(CAST(%s AS FLOAT) AS CHAR) + 0e0)" % c
 
 
 def _my_zero_date(col, c, formatted, options):
@@ -135,6 +170,8 @@ def my_expr(col, options):
         return "(%s <> 0)" % c
     if kind in ("float4", "float8"):
         return _my_float(c)
+    if kind == "float4_g6":
+        return _my_float(_my_float_g6(col, c))
     if kind == "datetime":
         # without fractional seconds MySQL's own text is canonical (and 4x cheaper than DATE_FORMAT)
         formatted = c if not _fsp(col.my_type) else "DATE_FORMAT(%s, %s)" % (c, DATETIME_FMT_MY)
@@ -190,8 +227,9 @@ def _pg_float(x):
     e0 = "floor(ln(%s) / ln(2::float8))" % a
     m0 = "(%s / power(2::float8, %s))" % (a, e0)
     p = "greatest(%s + (%s >= 2)::int - (%s < 1)::int - 52, -1074)" % (e0, m0, m0)
-    return ("CASE WHEN %s = 0 THEN '0' ELSE concat(CASE WHEN %s < 0 THEN '-' END, "
-            "(%s / power(2::float8, %s))::bigint, 'p', %s) END" % (x, x, a, p, p))
+    # || (not concat) so that NULL stays NULL, as on the MySQL side
+    return ("CASE WHEN %s = 0 THEN '0' ELSE CASE WHEN %s < 0 THEN '-' ELSE '' END || "
+            "((%s / power(2::float8, %s))::bigint)::text || 'p' || (%s)::text END" % (x, x, a, p, p))
 
 
 def pg_expr(col, options):
@@ -211,6 +249,10 @@ def pg_expr(col, options):
         return _pg_float("(%s)::float4::float8" % c)
     if kind == "float8":
         return _pg_float("(%s)::float8" % c)
+    if kind == "float4_g6":
+        # to_char EEEE is printf %.5e of the value: 6 significant digits, correctly rounded
+        # (ties to even, as MariaDB's dtoa), parsed back as a double like the MySQL side
+        return _pg_float("to_char((%s)::float4, '9.99999EEEE')::float8" % c)
     if kind == "datetime":
         if _fsp(col.my_type):
             return "to_char(%s, %s)" % (c, DATETIME_FMT_PG)

@@ -266,6 +266,10 @@ class TablePlan:
     def x(self, side, what):
         return self.exprs[side.dialect.name][what]
 
+    @property
+    def reduced_float_columns(self):
+        return [c.name for c in self.columns if c.kind == "float4_g6"]
+
 
 def mysql_columns(my, schema, table):
     rows = my.query(
@@ -291,8 +295,9 @@ def pg_columns(pg, schema, table):
     return {r[0]: r for r in rows}
 
 
-def build_plan(my, pg, table, options):
-    """A TablePlan for one manifest table; raises VerifyError for a missing table or column."""
+def build_plan(my, pg, table, options, floats=None):
+    """A TablePlan for one manifest table; raises VerifyError for a missing table or column.
+    floats: the source's FLOAT policy (source_float_policy); None compares FLOAT at float32."""
     key = "%s.%s" % (table["schema"], table["name"])
     my_name = (table.get("source_schema") or table["schema"], table.get("source_name") or table["name"])
     pg_name = (table["schema"], table["name"])
@@ -314,6 +319,9 @@ def build_plan(my, pg, table, options):
                         pg_type=p[1], my_charset=m[3], my_scale=m[4], nullable=bool(m[5]) or bool(p[2]),
                         embedding=entry.get("embedding"))
         col.kind = cn.classify(col)
+        if col.kind == "float4" and floats and floats["digits"]:
+            col.kind = "float4_g6"
+            col.extra["flavor"] = floats["flavor"]
         columns.append(col)
     by_name = {c.name: c for c in columns}
     pk_names = table.get("primary_key") or [
@@ -697,6 +705,7 @@ def verify_table(runner, plan, settings):
     result = {"mysql": "%s.%s" % plan.my_name, "postgresql": "%s.%s" % plan.pg_name,
               "strategy": plan.strategy, "mysql_rows": my_stats[0], "postgresql_rows": pg_stats[0],
               "python_columns": [c.name for c in plan.py_cols], "differences": []}
+    _float_warning(plan, result)
     if my_stats[0] != pg_stats[0]:
         result["differences"].append({"kind": "row_count", "mysql": my_stats[0], "postgresql": pg_stats[0]})
     if settings.mode != "counts":
@@ -704,6 +713,30 @@ def verify_table(runner, plan, settings):
     result["seconds"] = round(time.monotonic() - started, 3)
     result["status"] = "differs" if result["differences"] else "ok"
     return result
+
+
+def source_float_policy(manifest, my):
+    """How FLOAT columns can be compared, from the manifest's source: {"digits": 6 or None, "flavor",
+    "server_version", "version_from"}. A dump manifest without server_version is judged by the
+    server verify connects to (normally the one that was dumped); the report says so."""
+    source = manifest.get("source") or {}
+    version, version_from = source.get("server_version"), "manifest"
+    if source.get("kind") == "dump" and not version:
+        version, version_from = my.query("SELECT VERSION()")[0][0], "connected server"
+    flavor = cn.server_flavor(version)[0]
+    return {"digits": cn.dump_float_digits(source.get("kind"), version), "flavor": flavor,
+            "server_version": version, "version_from": version_from, "source_kind": source.get("kind")}
+
+
+def _float_warning(plan, result):
+    names = plan.reduced_float_columns
+    if not names:
+        return
+    result["reduced_precision_columns"] = names
+    result["warnings"] = ["FLOAT column(s) %s compared at %d significant digits: the source is a dump, "
+                          "and MariaDB / MySQL < 8 dump FLOAT with %d significant digits (%%g), so the "
+                          "migrated values can hold no more; use live_copy to carry and verify the exact "
+                          "float32 values" % (", ".join(names), cn.DUMP_FLOAT_DIGITS, cn.DUMP_FLOAT_DIGITS)]
 
 
 def _checksum_table(runner, plan, settings, stats, result):
@@ -784,15 +817,18 @@ def verify(mysql_params, pg_params, manifest, *, mode="checksums", chunk_rows=10
     if mode == "sample":
         report["sample_percent"] = sample_percent
     try:
+        floats = source_float_policy(manifest, my)
+        report["float_precision"] = floats
         for table in chosen:
             key = "%s.%s" % (table["schema"], table["name"])
             try:
-                plan = build_plan(my, pg, table, options)
+                plan = build_plan(my, pg, table, options, floats)
             except VerifyError as err:
                 report["tables"][key] = {"status": "differs", "differences": [
                     {"kind": "missing", "reason": str(err)}]}
                 continue
             report["tables"][key] = verify_table(runner, plan, settings)
+            report["warnings"].extend("%s: %s" % (key, w) for w in report["tables"][key].get("warnings", []))
             progress({"table": key, "done": True, "status": report["tables"][key]["status"]})
     finally:
         runner.close()
