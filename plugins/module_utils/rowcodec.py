@@ -35,8 +35,21 @@ _PASS_TEXT = ("text", "enum", "json", "uuid", "inet")
 
 
 _BULK_OK = ("integer", "numeric", "float", "year", "text", "enum", "json", "date", "datetime", "uuid", "inet")
-_BULK_BAD = re.compile(rb"[\x00-\x03\r]|\\[0Z%_]|-00|'0000|u0000")
+_BULK_BAD_BYTES = b"\x00\x01\x02\x03\r"
+_BULK_BAD_ESCAPES = (b"\\0", b"\\Z", b"\\%", b"\\_")
+_BULK_BAD_TEXT = (b"-00", b"'0000", b"u0000")
 _OUTSIDE_CHARS = b"0123456789.eE+-\t\n\x01"
+
+
+def _bulk_bad(region):
+    """True when the row loop must do this statement: control bytes, \\0 \\Z \\% \\_ escapes, text that
+    looks like a zero date or JSON's \\u0000. Separate C-level scans: one regex alternation over the
+    same bytes costs several times more (it was 45% of the bulk path's time)."""
+    if len(region.translate(None, _BULK_BAD_BYTES)) != len(region):
+        return True
+    if b"\\" in region and any(e in region for e in _BULK_BAD_ESCAPES):
+        return True
+    return any(t in region for t in _BULK_BAD_TEXT)
 
 
 def bulk_statement(buf, pos, ncols):
@@ -49,11 +62,16 @@ def bulk_statement(buf, pos, ncols):
     if end < 0 or buf[pos:pos + 1] != b"(":
         return None
     region = buf[pos + 1:end]
-    if _BULK_BAD.search(region):
+    if _bulk_bad(region):
         return None
     region = region.replace(b"),\n(", b"),(")
-    if b"\\" in region:
-        region = region.replace(b"\\\\", b"\x02").replace(b"\\'", b"\x03")
+    # Escapes are string-only: done on the whole region (a tab or backslash outside strings makes the
+    # outside check below fail). \\\\ and \\' are parked as \x02 and \x03 and restored at the end.
+    escaped = b"\\" in region
+    if escaped:
+        region = region.replace(b"\\\\", b"\x02").replace(b"\\'", b"\x03").replace(b'\\"', b'"')
+    if b"\t" in region or b"\n" in region:
+        region = region.replace(b"\t", b"\\t").replace(b"\n", b"\\n")
     parts = region.split(b"'")
     if len(parts) % 2 == 0 or b"" in parts[2:-1:2]:
         return None                        # odd quote count: this ');' is inside a string
@@ -63,14 +81,11 @@ def bulk_statement(buf, pos, ncols):
     rows = outside.count(b"\n") + 1
     if outside.count(b"\t") != rows * (ncols - 1):
         return None
-    inside = b"\x01".join(parts[1::2])
-    if b"\t" in inside or b"\n" in inside:
-        inside = inside.replace(b"\t", b"\\t").replace(b"\n", b"\\n")
-    if b"\\" in inside or b"\x02" in inside or b"\x03" in inside:
-        inside = inside.replace(b'\\"', b'"').replace(b"\x02", b"\\\\").replace(b"\x03", b"'")
     parts[0::2] = outside.split(b"\x01")
-    parts[1::2] = inside.split(b"\x01")
-    return b"".join(parts) + b"\n", rows, end + 2
+    data = b"".join(parts)
+    if escaped:
+        data = data.replace(b"\x02", b"\\\\").replace(b"\x03", b"'")
+    return data + b"\n", rows, end + 2
 
 
 class DumpDataError(MigrationError):

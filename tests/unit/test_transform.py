@@ -193,3 +193,12 @@ def test_embeddings_reject_null_and_counts(tmp_path):
     assert manifest(dest)["tables"][0]["rows"] == 2
     _r, dest = transform(tmp_path, body, embeddings=[dict(spec, invalid="null")], force=True)
     assert rows(dest, "db1.ce")[1] == ["2", None]
+
+
+@pytest.mark.parametrize("values", [b"(1,2),(3,NULL)", b"(1,2),\n(3,NULL)", b"(1,2)"])
+def test_numbers_only_table_bulk_path(tmp_path, values):
+    """A statement without any string literal (the bulk path has no string parts to put back)."""
+    body = (b"CREATE TABLE `n` (`a` int NOT NULL, `b` bigint DEFAULT NULL);\n"
+            b"INSERT INTO `n` VALUES " + values + b";\n")
+    _r, dest = transform(tmp_path, body)
+    assert rows(dest, "db1.n")[:2] == [["1", "2"], ["3", None]][:values.count(b"(")]
