@@ -149,9 +149,11 @@ def _notes(m):
     runs = m.get("runs") or []
     if runs and runs[-1].get("phases"):
         parts.append("phases (last run): " + ", ".join("%s %.2fs" % kv for kv in runs[-1]["phases"].items()))
-    if runs and "psql_sample_fraction" in runs[-1] and runs[-1]["psql_sample_fraction"] < 1:
-        parts.append("psql extrapolated from %s of %s INSERTs" % (_fmt(runs[-1]["psql_sample_rows"]),
-                                                                  "its"))
+    if runs and runs[-1].get("sample_fraction", 1) < 1:
+        parts.append("measured on %s rows, peak RSS on that sample" % _fmt(runs[-1]["sample_rows"]))
+    if runs and runs[-1].get("psql_errors"):
+        top = next(iter(runs[-1]["psql_errors"].items()))
+        parts.append("psql errors, most frequent: %s (x%s)" % (top[0][:80], _fmt(top[1])))
     if runs and "embedding_type" in runs[-1]:
         parts.append("embedding column: %s, HNSW index: %s" % (runs[-1]["embedding_type"],
                                                                "yes" if runs[-1]["hnsw_index"] else "no"))

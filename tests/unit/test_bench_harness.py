@@ -101,21 +101,19 @@ def test_markdown_reports_every_measurement_and_unavailable_reasons(tmp_path):
     assert result["source_json"] in text
 
 
-def test_guide_sample_keeps_a_proportion_of_each_table(tmp_path):
-    path = tmp_path / "guide.sql"
-    lines = ["-- header\n"] + ['INSERT INTO "a" VALUES (%d);\n' % i for i in range(100)] + ["UN\n"] + \
-            ['INSERT INTO "b" VALUES (%d);\n' % i for i in range(10)]
+def test_dump_sample_keeps_every_kth_insert_of_each_table(tmp_path):
+    path = tmp_path / "dump.sql"
+    lines = ["-- header\n", "LOCK TABLES `a` WRITE;\n"]
+    lines += ["INSERT INTO `a` VALUES (%d,'x'),(%d,'y');\n" % (i, i) for i in range(20)]
+    lines += ["UNLOCK TABLES;\n"] + ["INSERT INTO `b` VALUES\n(%d),\n(%d);\n" % (i, i) for i in range(10)]
     path.write_text("".join(lines))
-
-    class Data:
-        rows = {"a": 100, "b": 10}
-    sample, kept = bench_run._guide_sample(str(path), Data, 0.2)
+    sample, rows = bench_run._dump_sample(str(path), 0.2)
     with open(sample) as f:
         text = f.read()
-    assert kept == 20 + 2
-    assert text.count('INSERT INTO "a"') == 20 and text.count('INSERT INTO "b"') == 2
-    assert "-- header" in text and "UN\n" in text
-    assert bench_run._guide_sample(str(path), Data, 1.0) == (str(path), 110)
+    assert text.count("INSERT INTO `a`") == 4 and text.count("INSERT INTO `b`") == 2
+    assert rows == 4 * 2 + 2 * 2
+    assert "-- header" in text and "UNLOCK TABLES;" in text and "(0),\n(0);" in text
+    assert bench_run._dump_sample(str(path), 1.0) == (str(path), 60)
 
 
 def test_guide_loop_sql_is_the_guides_conversion():
