@@ -4,6 +4,7 @@
                           [--invalid-utf8 error|replace] [--nul-bytes error|strip]
                           [--identifier-case preserve|lower] [--schema-map DB=SCHEMA]
                           [--include T] [--exclude T] [--strict-types] [--force] [--check] [--progress]
+                          [--jobs N]   (processes converting INSERTs; default: the CPUs we may use)
                           [--options-json FILE]   (type_rules, embeddings, ... as in the module)
 
 Progress (bytes, rows, rate, table) goes to stderr when it is a terminal (or with --progress); the
@@ -34,6 +35,7 @@ def _parser():
     p.add_argument("--force", action="store_true")
     p.add_argument("--check", action="store_true", help="parse and report, write nothing")
     p.add_argument("--progress", action="store_true")
+    p.add_argument("--jobs", type=int, default=None, help="processes converting INSERTs (default: CPU count)")
     p.add_argument("--options-json", help="JSON file with type_rules, embeddings, pg_params, ...")
     return p
 
@@ -59,7 +61,7 @@ def main(argv):
         zero_date=args.zero_date, invalid_utf8=args.invalid_utf8, nul_bytes=args.nul_bytes,
         identifier_case=args.identifier_case, schema_map=dict(s.split("=", 1) for s in args.schema_map),
         include_tables=args.include, exclude_tables=args.exclude, strict_types=args.strict_types,
-        force=args.force, check_mode=args.check,
+        force=args.force, check_mode=args.check, jobs=args.jobs,
         progress=_progress_printer(sys.stderr) if show else None, **extra)
     try:
         result = run_transform(opts)

@@ -146,6 +146,7 @@ class RowCodec:
     def __init__(self, ts, ncols, positions, check_mode=False):
         self.ncols = ncols
         self.positions = positions            # per source value: index in ts.plans or None (dropped)
+        self.check_mode = check_mode
         self.convs = []
         for pos in positions:
             plan = ts.plans[pos] if pos is not None else None

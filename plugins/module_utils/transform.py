@@ -37,6 +37,7 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.errors import (
     MigrationError,
     ValueConversionError,
 )
+from ansible_collections.pgshift.mysql.plugins.module_utils.parallel import ParallelInserts, default_jobs
 from ansible_collections.pgshift.mysql.plugins.module_utils.pgddl import NameRegistry, qualified, table_ddl
 from ansible_collections.pgshift.mysql.plugins.module_utils.rowcodec import RowCodec
 from ansible_collections.pgshift.mysql.plugins.module_utils.schema_model import make_column
@@ -76,6 +77,7 @@ class TransformOptions:
     check_mode: bool = False
     pg_params: dict = field(default_factory=dict)
     progress: object = None              # callable(dict) called about every 0.5 s
+    jobs: int | None = None              # processes converting INSERTs; None: the CPUs we may use
 
 
 class TableState:
@@ -117,6 +119,8 @@ class Transformer:
         self.target = None                  # existing mode: {(schema, table): [(name, pg_type)]}
         self._last_progress = 0.0
         self.started = time.monotonic()
+        self.jobs = opts.jobs or default_jobs()
+        self.parallel = None                # ParallelInserts while run() goes, when jobs > 1
 
     # -- names ----------------------------------------------------------------------------------
     def ident(self, name):
@@ -135,6 +139,22 @@ class Transformer:
 
     # -- main loop ------------------------------------------------------------------------------
     def run(self):
+        if self.jobs > 1:
+            self.parallel = ParallelInserts(self.jobs)
+        try:
+            self._run()
+            if self.parallel:
+                self.parallel.drain(self)
+                self.parallel.close()
+        except BaseException:
+            if self.parallel:
+                self.parallel.terminate()
+            raise
+        finally:
+            self.parallel = None
+        self.close_outputs()
+
+    def _run(self):
         with open_dump(self.o.src) as stream:
             self.reader = DumpReader(stream)
             if self.current_db is None:
@@ -150,7 +170,6 @@ class Transformer:
                 else:
                     self.on_statement(payload, offset)
                 self.report_progress()
-        self.close_outputs()
 
     def report_progress(self, table=None, force=False):
         if not self.o.progress:
@@ -201,6 +220,8 @@ class Transformer:
         db, name, body = parse_view(text)
         db = db or self.current_db
         stub = self.tables.pop((db, name), None)
+        if stub is not None and self.parallel:
+            self.parallel.drain(self)
         if stub is not None:
             self.order.remove(stub)
             if stub.out:
@@ -310,7 +331,10 @@ class Transformer:
         if not ts.skip and ts.out is None:
             self._open_output(ts)
         started = time.monotonic()
-        codec.consume(self, ts, offset)
+        if self.parallel is None or not self.parallel.add(self, ts, codec, offset):
+            if self.parallel:
+                self.parallel.drain(self)   # earlier batches first: rows stay in dump order
+            codec.consume(self, ts, offset)
         ts.seconds += time.monotonic() - started
 
     def _table_from_target(self, db, name, m, offset):
@@ -564,6 +588,8 @@ def run_transform(opts):
 
 
 def _validate(opts):
+    if opts.jobs is not None and (not isinstance(opts.jobs, int) or opts.jobs < 1):
+        raise MigrationError("transform: jobs must be a positive integer, got %r" % (opts.jobs,))
     for name, allowed in (("format", ("dir", "sql")), ("schema_mode", ("create", "existing")),
                           ("identifier_case", ("preserve", "lower")), ("invalid_utf8", ("error", "replace")),
                           ("nul_bytes", ("error", "strip"))):
@@ -579,6 +605,7 @@ def _validate(opts):
 
 
 def _options_record(opts):
+    # jobs is left out: it changes the speed, never the output
     return {"identifier_case": opts.identifier_case, "zero_date": opts.zero_date,
             "invalid_utf8": opts.invalid_utf8,
             "nul_bytes": opts.nul_bytes, "schema_mode": opts.schema_mode, "format": opts.format,
@@ -671,7 +698,7 @@ def _result(tr, manifest, opts):
                       for v in manifest["views"]],
             "routines": [{"kind": r["kind"], "name": r["name"]} for r in manifest["routines"]],
             "dest": opts.dest, "format": opts.format, "seconds": round(seconds, 3), "bytes_read": read,
-            "mb_per_s": round(read / 1e6 / seconds, 1) if seconds else None,
+            "mb_per_s": round(read / 1e6 / seconds, 1) if seconds else None, "jobs": tr.jobs,
             "rows": sum(t["rows"] for t in manifest["tables"])}
 
 

@@ -106,6 +106,13 @@ options:
     description: Overwrite an existing migration dir or script.
     type: bool
     default: false
+  jobs:
+    description:
+      - Processes converting INSERT statements to COPY text. The dump is read and split in one process;
+        batches of statements are converted in parallel and written in dump order, so the output is
+        byte-identical whatever the number of jobs.
+      - Default is the number of CPUs the module may use; C(1) converts everything in one process.
+    type: int
 attributes:
   check_mode:
     support: full
@@ -179,6 +186,10 @@ mb_per_s:
   description: Throughput of the run.
   returned: success
   type: float
+jobs:
+  description: Processes that converted the data.
+  returned: success
+  type: int
 dest:
   description: The migration dir or script written.
   returned: success
@@ -195,7 +206,7 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.transform import Tra
 
 OPTION_NAMES = ("src", "dest", "format", "schema_mode", "schema_map", "default_schema", "identifier_case",
                 "type_rules", "strict_types", "embeddings", "zero_date", "invalid_utf8", "nul_bytes",
-                "include_tables", "exclude_tables", "ignore_columns", "force")
+                "include_tables", "exclude_tables", "ignore_columns", "force", "jobs")
 
 
 def _already_done(params):
@@ -236,6 +247,7 @@ def main():
         exclude_tables={"type": "list", "elements": "str", "default": []},
         ignore_columns={"type": "list", "elements": "str", "default": []},
         force={"type": "bool", "default": False},
+        jobs={"type": "int"},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
