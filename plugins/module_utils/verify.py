@@ -127,8 +127,12 @@ PG = PGDialect()
 # connections: a small pool per side, sessions set for canonical output
 
 MYSQL_SESSION = ["SET SESSION time_zone = '+00:00'", "SET SESSION TRANSACTION READ ONLY"]
+# No parallel workers: verify already runs MySQL and PostgreSQL side by side, and the planner
+# (which cannot estimate the number of chunk buckets) otherwise sorts every row of the segment
+# for a parallel GroupAggregate, spilling to disk. work_mem keeps the bucket HashAggregate in memory.
 PG_SESSION = ["SET TimeZone = 'UTC'", "SET DateStyle = 'ISO, YMD'", "SET extra_float_digits = 1",
-              "SET bytea_output = 'hex'", "SET statement_timeout = 0"]
+              "SET bytea_output = 'hex'", "SET statement_timeout = 0",
+              "SET max_parallel_workers_per_gather = 0", "SET work_mem = '64MB'"]
 
 
 class Side:
