@@ -7,6 +7,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 
 import psutil
@@ -57,6 +58,20 @@ class Lab:
 
     def drop_pg_database(self, name):
         self.pg_query(None, 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+
+    def wait_ready(self, seconds=120):
+        """True once both servers answer again (after a restart by someone else's test)."""
+        import psycopg2
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                self.pg_query(None, "SELECT 1")
+                self.my_query("SELECT 1")
+                return True
+            except (psycopg2.Error, subprocess.CalledProcessError):
+                time.sleep(2)
+        return False
 
     def pg_counts(self, database, schema, tables):
         """{table: rows or None when the table does not exist} in one PostgreSQL schema."""

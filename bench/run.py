@@ -96,9 +96,19 @@ class Bench:
         return {"embedding_type": rows[0][0], "hnsw_index": rows[0][1]}
 
     def measure(self, m, run, fn):
-        """Run one timed attempt of measurement m; a failure marks m failed with its reason."""
+        """Run one timed attempt of measurement m; a failure marks m failed with its reason. An
+        attempt cut short by a server restart (shared lab) is repeated once, after the server is
+        back, and the retry is recorded."""
         if not m.active:
             return
+        self._attempt(m, run, fn)
+        if m.status == "failed" and _server_went_away(m.reason) and self.lab.wait_ready():
+            self.log("%s: the server restarted during run %d: measuring it again" % (m.label, run + 1))
+            m.extra.setdefault("retried_after_server_restart", []).append(m.reason[:300])
+            m.status, m.reason = "ok", None
+            self._attempt(m, run, fn)
+
+    def _attempt(self, m, run, fn):
         self.log("%s: run %d" % (m.label, run + 1))
         mark = len(self.databases)
         try:
@@ -300,6 +310,16 @@ def guide_loop_sql():
     last = "DROP FUNCTION json_to_vector_array(TEXT);"
     end = text.index(last) + len(last)
     return text[start:end] + "\n"
+
+
+SERVER_GONE = ("the database system is shutting down", "the database system is starting up",
+               "Connection refused", "server closed the connection unexpectedly",
+               "terminating connection due to administrator command", "Can't connect to MySQL server",
+               "Lost connection to MySQL server", "could not connect to server")
+
+
+def _server_went_away(reason):
+    return any(s in (reason or "") for s in SERVER_GONE)
 
 
 def _error_kinds(stderr, top=6):

@@ -145,3 +145,14 @@ def test_pgloader_credentials_live_in_a_private_file_only(tmp_path):
         assert "postgresql://p:pg%3Asecret@127.0.0.1:5432/dst" in text
         assert "secret" not in path
     assert not os.path.exists(path) and not os.path.exists(os.path.dirname(path))
+
+
+@pytest.mark.parametrize(("reason", "retry"), [
+    ('connection to server at "127.0.0.1", port 5432 failed: FATAL:  the database system is shutting down',
+     True),
+    ("pgshift load exited 1: server closed the connection unexpectedly", True),
+    ("pgshift transform exited 1: dump cut mid-INSERT at byte 1234", False),
+    (None, False),
+])
+def test_only_server_restarts_are_retried(reason, retry):
+    assert bench_run._server_went_away(reason) is retry
