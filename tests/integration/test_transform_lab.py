@@ -160,10 +160,11 @@ def test_dump_transform_load_compare(flags, source_dbs, tmp_path, *, pg_db, pg_c
     schema_map = {db: name for name, db in source_dbs.items()}
     dest = tmp_path / "migr"
     rules = [{"match": {"type": "time"}, "pg_type": "interval", "converter": "text"}]
-    result = run_transform(TransformOptions(src=str(dump), dest=str(dest), schema_map=schema_map,
-                                            zero_date="null", type_rules=rules))
+    opts = {"src": str(dump), "schema_map": schema_map, "zero_date": "null", "type_rules": rules}
+    result = run_transform(TransformOptions(dest=str(dest), jobs=2, **opts))
     manifest = json.loads(_read(dest / "manifest.json"))
     assert manifest["complete"] is True
+    assert_same_as_jobs_1(dest, tmp_path / "serial", manifest, opts)
     assert result["tables"]["sakila.rental"]["rows"] == 16044
     assert result["tables"]["world.city"]["rows"] == 4079
     assert any(r["kind"] == "trigger" for r in manifest["routines"])
@@ -178,6 +179,17 @@ def test_dump_transform_load_compare(flags, source_dbs, tmp_path, *, pg_db, pg_c
     assert total == 47273 + 5302 + len(NASTY_ROWS)
     pg.close()
     my.close()
+
+
+def assert_same_as_jobs_1(dest, serial, manifest, opts):
+    """Parallel conversion writes the very bytes and counts of one process."""
+    run_transform(TransformOptions(dest=str(serial), jobs=1, **opts))
+    one = json.loads(_read(serial / "manifest.json"))
+    assert [(t["name"], t["rows"], t["bytes"]) for t in one["tables"]] == \
+           [(t["name"], t["rows"], t["bytes"]) for t in manifest["tables"]]
+    for t in manifest["tables"]:
+        with open(dest / t["data_file"], "rb") as a, open(serial / t["data_file"], "rb") as b:
+            assert a.read() == b.read(), t["data_file"]
 
 
 def test_shipped_sakila_dump(tmp_path, pg_db, lab):
