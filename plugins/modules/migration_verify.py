@@ -12,6 +12,10 @@ description:
   - Rows are hashed inside each database from a canonical text that both engines compute alike
     (booleans, integers, decimals at their scale, FLOAT at float32 and DOUBLE at double precision,
     datetimes in UTC, zero dates as the manifest's zero_date policy mapped them, bytes, bit, enum, set).
+  - A dump of MariaDB or MySQL before 8.0 carries FLOAT values with 6 significant digits only (the
+    server prints FLOAT with C(%g)), so for a C(dump) manifest FLOAT columns are compared at 6
+    significant digits and each such table gets a warning naming the columns; use C(live_copy) to
+    carry and verify exact float32 values. Live manifests and dumps of MySQL 8+ compare exactly.
     JSON and embedding columns, which SQL cannot canonicalize identically, are streamed and compared in
     Python (embeddings as float32 arrays against their source JSON or blob).
   - Any difference fails the task with a message naming the table and the key; the full report is
