@@ -72,20 +72,18 @@ SQL
 }
 
 postgresql_up() {
-  if [ ! -d "/etc/postgresql/$PG_MAJOR/$PG_CLUSTER" ]; then
-    log "creating PostgreSQL cluster $PG_MAJOR/$PG_CLUSTER"
-    pg_createcluster "$PG_MAJOR" "$PG_CLUSTER" --port "$PG_PORT" >/dev/null
+  # The postgresql_pgvector role (playbooks/lab.yml) creates/starts the cluster with pg_ctlcluster,
+  # writes the tuned settings, pg_hba, the `pgshift` superuser (password read by the play from
+  # $LAB/postgresql.password, never from a command line) and the vector extension in template1.
+  # Idempotent: a rerun changes nothing and restarts nothing.
+  log "PostgreSQL $PG_MAJOR/$PG_CLUSTER: applying playbooks/lab.yml"
+  if ! (umask 077; ANSIBLE_CONFIG="$PWD/ansible.cfg" .venv/bin/ansible-playbook playbooks/lab.yml >"$LAB/postgresql-play.log" 2>&1); then
+    tail -n 40 "$LAB/postgresql-play.log" >&2
+    log "playbooks/lab.yml failed (full output: $LAB/postgresql-play.log)"
+    return 1
   fi
-  if ! pg_ctlcluster "$PG_MAJOR" "$PG_CLUSTER" status >/dev/null 2>&1; then
-    log "starting PostgreSQL $PG_MAJOR/$PG_CLUSTER"
-    pg_ctlcluster "$PG_MAJOR" "$PG_CLUSTER" start
-  fi
+  grep -E '^localhost +:' "$LAB/postgresql-play.log" | sed 's/^/[lab]   /'
   for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.5; done
-  su postgres -c "psql -q -v ON_ERROR_STOP=1 -p $PG_PORT" <<SQL
-SELECT 'CREATE ROLE $LAB_USER' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$LAB_USER') \gexec
-ALTER ROLE $LAB_USER WITH LOGIN SUPERUSER PASSWORD '$1';
-SQL
-  su postgres -c "psql -q -v ON_ERROR_STOP=1 -p $PG_PORT -d template1 -c 'CREATE EXTENSION IF NOT EXISTS vector'"
 }
 
 case "${1:-up}" in

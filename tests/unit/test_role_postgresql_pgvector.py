@@ -212,17 +212,19 @@ def test_pgdg_is_used_only_for_the_pgdg_method_and_installs_the_pgvector_package
     install = _tasks("install.yml")
     pgdg = next(t for t in install if t.get("ansible.builtin.import_tasks") == "install_pgdg.yml")
     assert pgdg["when"] == "postgresql_pgvector_install_method == 'pgdg'"
-    packages_task = next(t for t in install if t["name"] == "Install the PostgreSQL packages")
-    expr = packages_task["vars"]["_postgresql_pgvector_packages"]
+    expr = _load("vars", "main.yml")["_postgresql_pgvector_packages"]
     env = _env()
+    base = ["ca-certificates", "acl", "python3-psycopg2"]
     for method, expected in (
         ("package", ["postgresql-16", "postgresql-client-16", "postgresql-16-pgvector"]),
         ("none", ["postgresql-16", "postgresql-client-16"]),
+        ("source", ["postgresql-16", "postgresql-client-16", "postgresql-server-dev-16"]),
     ):
         value = env.from_string(expr.strip()).render(
             postgresql_pgvector_version=16, postgresql_pgvector_pgvector_method=method,
+            _postgresql_pgvector_base_packages=base,
             _postgresql_pgvector_build_packages=["postgresql-server-dev-16"])
-        assert yaml.safe_load(value) == expected
+        assert yaml.safe_load(value) == base + expected
 
 
 def test_conf_template_quotes_values():
