@@ -27,10 +27,28 @@ Design (why it is as fast as COPY from a ready file, and consistent):
       manifest (source.kind live, source.binlog) exactly as pg_load writes them, so sequence_reset
       and migration_verify work the same after either path.
 
+Big tables (chunk_rows, default 1,000,000; 0 disables): a table with an integer primary key, or a
+composite key whose first column is an integer, and more rows than chunk_rows (COUNT(*) in the
+snapshot) is copied in key ranges (live_chunks: even ranges between MIN and MAX, open outer ends).
+Chunk 1 runs in the transaction that CREATEs or TRUNCATEs the table, with COPY FREEZE; once it has
+committed, the other chunks run in parallel, each its own COPY (no FREEZE: PostgreSQL allows it only in
+the creating transaction) committed together with its row in pgshift_state.loaded_chunks (key range,
+boundaries, rows). Why this design and not one writer transaction fed by readers one after the other:
+  - resumable: a kill loses only the chunks in flight; the rerun reuses the recorded boundaries (never
+    recomputed, so no row is in two chunks) and copies only the chunks not recorded, and the table's
+    loaded_tables record is written once every chunk is in. A single transaction would lose it all.
+  - faster: chunks run on `jobs` PostgreSQL backends and MySQL readers at once, so one big table uses
+    every core instead of one COPY backend; a single writer transaction is bound to one backend.
+  - the price: rows of chunks 2..n are not frozen (a later VACUUM or the first reads set hint bits).
+Every chunk is read by a reader of the one snapshot, so the copy is as consistent as a whole-table COPY;
+each chunk's COPY count is checked against COUNT(*) of its range in that snapshot. A plan change (tables,
+DDL, options) changes the manifest id, so earlier chunk records no longer match and the table restarts.
+
 Resume: the manifest id is a digest of the plan (source, tables, DDL, options), not of the run, so a
 rerun skips the tables pgshift_state already has. Tables copied by an earlier run come from that
 run's snapshot: a warning says so when the binlog position moved.
 """
+import concurrent.futures
 import fnmatch
 import hashlib
 import json
@@ -42,6 +60,7 @@ from . import manifest as mf
 from .connections import describe_mysql, mysql_connect, mysql_option_file
 from .errors import MigrationError
 from .live_catalog import read_catalog, server_flavor, table_sizes
+from .live_chunks import DEFAULT_CHUNK_ROWS, ChunkPlan, chunk_count, chunk_key
 from .live_filter import ColumnFilter, PythonColumn, embedding_converter, geometry_converter
 from .live_select import (
     Policies,
@@ -56,8 +75,15 @@ from .live_session import ReaderFailed
 from .live_snapshot import MODES, open_snapshot
 from .pgddl import NameRegistry, table_ddl
 from .pgload import LoadError, PgLoad, TableTask
-from .pgload_copy import READ_SIZE, RejectIsolator, RowsRejected, describe_pg_error, is_row_error
-from .pgload_sql import qident
+from .pgload_copy import (
+    READ_SIZE,
+    RejectIsolator,
+    RejectWriter,
+    RowsRejected,
+    describe_pg_error,
+    is_row_error,
+)
+from .pgload_sql import forget_chunks, qident, read_chunks, record_chunk, record_table
 from .typemap import MapOptions, column_ddl, map_column, rules_from_dicts
 
 ZERO_DATE_FIXED = ("error", "null")
@@ -225,6 +251,12 @@ class LiveTask(TableTask):
         self.live = live
         self.nbytes = live.est_bytes
         self.copied_bytes = 0
+        self.chunks = None   # ChunkRun of a table copied in key ranges
+        self.snapshot_count = None
+
+    @property
+    def rejected_so_far(self):
+        return self.chunks.rejected if self.chunks else 0
 
     def copy_sql(self, freeze):
         cols = ", ".join(qident(c) for c in self.live.pg_names)
@@ -244,7 +276,22 @@ class LiveLoad(PgLoad):
                                  flavor=live_opts["flavor"])
         self.readers = queue.Queue()
         self.snapshot_info = {}
-        self.policy_counts = {}
+        chunk_rows = live_opts.get("chunk_rows")
+        self.chunk_rows = DEFAULT_CHUNK_ROWS if chunk_rows is None else int(chunk_rows)
+        self.chunk_state = {}
+
+    def _read_target(self, conn):
+        with conn.cursor() as cur:
+            self.chunk_state = read_chunks(cur, self.manifest_id)
+        conn.commit()
+        super()._read_target(conn)
+
+    def _decide(self, cur, task):
+        """'resume' for a table some of whose chunks this plan already loaded."""
+        action = super()._decide(cur, task)
+        if action in ("fail", "truncate", "drop") and task.key in self.chunk_state:
+            return "resume"
+        return action
 
     def run(self):
         from .pgload import ConnectionPool, post_data_steps, pre_data_steps
@@ -269,8 +316,9 @@ class LiveLoad(PgLoad):
     def _load_tables(self):
         todo = [t for t in self.tasks if t.action != "skip"]
         if not todo:
-            return super()._load_tables()
-        n = max(1, min(self.jobs, len(todo)))
+            return self._run_units(todo)
+        chunked = any(t.action == "resume" or self._chunk_key(t) for t in todo)
+        n = self.jobs if chunked else max(1, min(self.jobs, len(todo)))
         control = mysql_connect(self.live_opts["mysql_params"])
         try:
             with mysql_option_file(self.live_opts["mysql_params"]) as option_file:
@@ -291,7 +339,7 @@ class LiveLoad(PgLoad):
         for r in readers:
             self.readers.put(r)
         try:
-            super()._load_tables()
+            self._run_units(todo)
         finally:
             self._close_readers(readers)
 
@@ -319,17 +367,22 @@ class LiveLoad(PgLoad):
     def _load_in_transaction(self, conn, task):
         reader = self._take_reader()
         try:
-            return self._copy_from_reader(conn, task, reader)
+            rows, rejects, figures = self._copy_part(conn, task, reader, WHOLE)
+            self._policy_notes(task, figures)
+            return rows, rejects
         finally:
-            if reader.proc.poll() is None:
-                self.readers.put(reader)
-            else:
-                with self._lock:
-                    self._alive -= 1
+            self._give_back(reader)
 
-    def _select_sql(self, task):
+    def _give_back(self, reader):
+        if reader.proc.poll() is None:
+            self.readers.put(reader)
+        else:
+            with self._lock:
+                self._alive -= 1
+
+    def _select_sql(self, task, where=None):
         t = task.live.table
-        return build_select(t.schema, t.name, task.live.columns, policies=self.policies)
+        return build_select(t.schema, t.name, task.live.columns, where=where, policies=self.policies)
 
     def _source(self, task, stream, rejects):
         python_cols = [c for c in task.live.columns if needs_python(c)]
@@ -353,29 +406,42 @@ class LiveLoad(PgLoad):
         return ColumnFilter(stream, filters, key_positions=positions, key_names=key_names, label=task.key,
                             rejects=rejects), filters
 
-    def _copy_from_reader(self, conn, task, reader):
+    def _rejects_for_part(self, task, part):
+        rejects = self._rejects_for(task)
+        if part.index is None:
+            return rejects
+        suffix = ".chunk-%04d" % part.index
+        copy_path, log_path = rejects.copy_path, rejects.log_path
+        return RejectWriter(copy_path[:-5] + suffix + ".copy", log_path[:-4] + suffix + ".log",
+                            "%s (%s)" % (task.data_file, part.label))
+
+    def _copy_part(self, conn, task, reader, part):
+        """COPY one table (or one key range of it) from a reader; -> (rows, rejects, policy figures).
+        The PostgreSQL transaction is left open for the caller's resume record."""
         import psycopg2
 
-        rejects = self._rejects_for(task)
+        rejects = self._rejects_for_part(task, part)
         rejects.clear()
-        select = self._select_sql(task)
-        self.say("%s: streaming from %s" % (task.key, reader.name))
+        select = self._select_sql(task, part.where)
+        self.say("%s%s: streaming from %s" % (task.key, part.label and " " + part.label, reader.name))
         with conn.cursor() as cur:
             try:
-                self._prepare_table(cur, task)
+                if part.prepare:
+                    self._prepare_table(cur, task)
                 source, pycols = self._source(task, reader.stream(select), rejects)
-                cur.copy_expert(task.copy_sql(freeze=True), source, size=READ_SIZE)
+                cur.copy_expert(task.copy_sql(freeze=part.freeze), source, size=READ_SIZE)
                 rows = cur.rowcount
-                task.copied_bytes = source.nbytes
+                nbytes = source.nbytes
             except psycopg2.Error as err:
                 conn.rollback()
                 reader.drain()
                 if not is_row_error(err):
-                    raise LoadError("live copy %s: COPY failed: %s"
-                                    % (task.key, describe_pg_error(err))) from None
-                self.say("%s: COPY refused a row (%s); re-reading the table to isolate it"
-                         % (task.key, err.pgcode))
-                rows, pycols = self._isolate(cur, task, reader, select, rejects)
+                    raise LoadError("live copy %s%s: COPY failed: %s"
+                                    % (task.key, part.label and " " + part.label,
+                                       describe_pg_error(err))) from None
+                self.say("%s: COPY refused a row (%s); re-reading %s to isolate it"
+                         % (task.key, err.pgcode, part.label or "the table"))
+                rows, pycols, nbytes = self._isolate(cur, task, reader, select, rejects=rejects, part=part)
             except MigrationError:
                 conn.rollback()
                 if reader.busy and reader.proc.poll() is None:
@@ -383,31 +449,34 @@ class LiveLoad(PgLoad):
                 raise
             finally:
                 rejects.close()
-        refused = rejects.count
-        self._verify_count(conn, task, reader, rows, refused)
-        self._policy_counts(task, reader, pycols)
-        return rows, rejects
+        with self._lock:
+            task.copied_bytes += nbytes
+        self._verify_count(conn, task, reader, rows, rejects.count, part=part)
+        return rows, rejects, self._policy_figures(task, reader, pycols, part.where)
 
-    def _isolate(self, cur, task, reader, select, rejects):
-        """Spill the table (same snapshot) to its data file, then pg_load's bisecting isolator."""
-        os.makedirs(os.path.dirname(task.path), exist_ok=True)
+    def _isolate(self, cur, task, reader, select, *, rejects, part):
+        """Spill the part (same snapshot) to a data file, then pg_load's bisecting isolator."""
+        path = task.path if part.index is None else "%s.chunk-%04d" % (task.path, part.index)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         source, pycols = self._source(task, reader.stream(select), rejects)
-        with open(task.path, "wb") as f:
+        with open(path, "wb") as f:
             while True:
                 chunk = source.read(READ_SIZE)
                 if not chunk:
                     break
                 f.write(chunk)
-        task.copied_bytes = os.path.getsize(task.path)
-        self._prepare_table(cur, task)
-        isolator = RejectIsolator(cur, task.copy_sql(freeze=False), task.path, rejects=rejects,
-                                  max_rejects=self.max_rejects, label=task.key)
+        if part.prepare:
+            self._prepare_table(cur, task)
+        with self._lock:
+            allowed = max(0, self.max_rejects - task.rejected_so_far)
+        isolator = RejectIsolator(cur, task.copy_sql(freeze=False), path, rejects=rejects,
+                                  max_rejects=allowed, label=task.key)
         try:
             rows, _ = isolator.run()
         except RowsRejected as err:
             cur.connection.rollback()
             raise RowsRejected("%s%s" % (err, self._first_rejected_key(task, rejects))) from None
-        return rows, pycols
+        return rows, pycols, os.path.getsize(path)
 
     def _first_rejected_key(self, task, rejects):
         """' (row key: id=7)' from the first refused line, so the user can find the MySQL row."""
@@ -424,36 +493,231 @@ class LiveLoad(PgLoad):
         key = [k for k in task.live.table.primary_key if k in names] or names[:1]
         return " (row key: %s)" % ", ".join("%s=%s" % (k, fields[names.index(k)]) for k in key)
 
-    def _verify_count(self, conn, task, reader, rows, refused):
+    def _verify_count(self, conn, task, reader, rows, refused, *, part=None):
         t = task.live.table
+        where = part.where if part else None
         sql = "SELECT COUNT(*) FROM %s.%s" % (mysql_ident(t.schema), mysql_ident(t.name))
-        count = int(reader.query_value(sql))
+        if where:
+            sql += " WHERE " + where
+        if not where and task.snapshot_count is not None:
+            count = task.snapshot_count   # counted in this snapshot when the chunks were planned
+        else:
+            count = int(reader.query_value(sql))
         if rows + refused != count:
             conn.rollback()
-            raise LoadError("live copy %s: COPY loaded %d rows (+%d refused) but MySQL has %d in the snapshot"
-                            % (task.key, rows, refused, count))
+            where_label = " " + part.label if part and part.label else ""
+            raise LoadError("live copy %s%s: COPY loaded %d rows (+%d refused) but MySQL has %d in the"
+                            " snapshot" % (task.key, where_label, rows, refused, count))
 
-    def _policy_counts(self, task, reader, pycols):
+    def _policy_figures(self, task, reader, pycols, where=None):
+        """{(column, policy, value): count} of values a non-error policy changed in this part."""
         t = task.live.table
-        sql, labels = policy_count_select(t.schema, t.name, task.live.columns, self.policies)
-        notes = []
+        sql, labels = policy_count_select(t.schema, t.name, task.live.columns, self.policies, where=where)
+        figures = {}
         if sql:
             counts = reader.query_rows(sql)[0]
-            for (column, policy, value), n in zip(labels, counts, strict=True):
-                if int(n):
-                    notes.append("%s: %s value(s) of column %r changed by %s=%s" % (task.key, n, column,
-                                                                                   policy, value))
+            for label, n in zip(labels, counts, strict=True):
+                figures[label] = int(n)
         for col in pycols:
-            if col.nulled:
+            figures[(col.name, "invalid", "null")] = col.nulled
+            figures[(col.name, "invalid", "reject")] = col.rejected
+        return figures
+
+    def _policy_notes(self, task, figures):
+        notes = []
+        for (column, policy, value), n in figures.items():
+            if not n:
+                continue
+            if policy != "invalid":
+                notes.append("%s: %s value(s) of column %r changed by %s=%s" % (task.key, n, column, policy,
+                                                                               value))
+            elif value == "null":
                 notes.append("%s: %d invalid value(s) of column %r set to NULL (invalid: null)"
-                             % (task.key, col.nulled, col.name))
-            if col.rejected:
+                             % (task.key, n, column))
+            else:
                 notes.append("%s: %d row(s) with an invalid %r diverted to rejects/ (invalid: reject)"
-                             % (task.key, col.rejected, col.name))
+                             % (task.key, n, column))
         if notes:
             with self._lock:
                 self.warnings.extend(notes)
                 task.entry["warnings"].extend(notes)
+
+    # -- big tables: primary-key range chunks (see live_chunks and the module doc)
+    def _prepare_table(self, cur, task):
+        super()._prepare_table(cur, task)
+        forget_chunks(cur, self.manifest_id, task.schema, task.name)
+
+    def _chunk_key(self, task):
+        return chunk_key(task.live.table) if self.chunk_rows > 0 else None
+
+    def _load_live_table(self, task):
+        if task.action == "resume":
+            return self._resume_chunks(task)
+        key = self._chunk_key(task)
+        if key is None:
+            return self._load_table(task)
+        reader = self._take_reader()
+        try:
+            plan = self._plan_chunks(task, reader, key)
+            if len(plan) == 1:
+                self._give_back(reader)
+                reader = None
+                return self._load_table(task)
+            task.chunks = ChunkRun(plan, set(range(1, len(plan))))
+            # chunk 0 creates (or truncates) the table: the only transaction where FREEZE is allowed
+            self._copy_chunk(task, 0, reader, part=Part(0, plan.where(0), freeze=True, prepare=True,
+                                                        label="chunk 1/%d" % len(plan)))
+        finally:
+            if reader is not None:
+                self._give_back(reader)
+        for i in range(1, len(plan)):
+            self._submit(self._copy_chunk, task, i)
+        return None
+
+    def _plan_chunks(self, task, reader, key):
+        """Exact COUNT(*), MIN and MAX of the key in the snapshot (information_schema's row estimate
+        can be 0 for a freshly filled table). The count also serves the whole-table row check."""
+        t = task.live.table
+        k = mysql_ident(key)
+        count, low, high = reader.query_rows("SELECT COUNT(*), MIN(%s), MAX(%s) FROM %s.%s" % (
+            k, k, mysql_ident(t.schema), mysql_ident(t.name)))[0]
+        task.snapshot_count = int(count)
+        n = chunk_count(int(count), self.chunk_rows)
+        return ChunkPlan.from_min_max(key, None if low == "NULL" else low,
+                                      None if high == "NULL" else high, n)
+
+    def _resume_chunks(self, task):
+        done = self.chunk_state[task.key]
+        first = next(iter(done.values()))
+        plan = ChunkPlan.from_json(first["key_column"], first["bounds"])
+        missing = [i for i in range(len(plan)) if i not in done]
+        task.chunks = ChunkRun(plan, set(missing))
+        task.chunks.rows = sum(d["rows"] for d in done.values())
+        task.chunks.rejected = sum(d["rejected"] for d in done.values())
+        self.say("%s: resuming, %d of %d chunk(s) already loaded" % (task.key, len(done), len(plan)))
+        if not missing:
+            return self._finish_chunked(task)
+        for i in missing:
+            self._submit(self._copy_chunk, task, i)
+        return None
+
+    def _copy_chunk(self, task, i, reader=None, part=None):
+        plan = task.chunks.plan
+        part = part or Part(i, plan.where(i), freeze=False, prepare=False,
+                            label="chunk %d/%d" % (i + 1, len(plan)))
+        own = reader is None
+        reader = reader or self._take_reader()
+        try:
+            with self.pool.connection() as conn:
+                started = time.monotonic()
+                rows, rejects, figures = self._copy_part(conn, task, reader, part)
+                low, high = plan.range(i)
+                with conn.cursor() as cur:
+                    record_chunk(cur, self.manifest_id, task.schema, task.name, i, key_column=plan.key_column,
+                                 low=low, high=high, bounds=plan.to_json(), rows=rows, rejected=rejects.count,
+                                 seconds=time.monotonic() - started)
+                conn.commit()  # the chunk's rows and its resume record together
+        finally:
+            if own:
+                self._give_back(reader)
+        self._mark_changed()
+        if rejects.count:
+            with self._lock:
+                self.warnings.append("%s %s: %d row(s) refused by PostgreSQL, kept in %s (reasons in %s)"
+                                     % (task.key, part.label, rejects.count, rejects.copy_path,
+                                        rejects.log_path))
+        if task.chunks.finished(i, rows, rejects.count, figures, self._lock):
+            self._finish_chunked(task)
+
+    def _finish_chunked(self, task):
+        run = task.chunks
+        with self.pool.connection() as conn:
+            with conn.cursor() as cur:
+                record_table(cur, self.manifest_id, task.schema, task.name, rows=run.rows,
+                             rejected=run.rejected, nbytes=task.nbytes, seconds=run.seconds())
+            conn.commit()
+            self._write_state_file(conn)
+        self._mark_changed()
+        self._policy_notes(task, run.figures)
+        seconds = run.seconds()
+        figures = {"action": task.action, "rows": run.rows, "bytes": task.copied_bytes,
+                   "rejected": run.rejected, "seconds": round(seconds, 3), "chunks": len(run.plan),
+                   "mb_per_s": round(task.copied_bytes / 1e6 / seconds, 2) if seconds > 0 else 0.0}
+        with self._lock:
+            self.results[task.key] = figures
+        self.say("%s: %d rows in %d chunks, %.2f s" % (task.key, run.rows, len(run.plan), seconds))
+
+    # -- the scheduler: tables and chunks on `jobs` workers (a chunk is queued when its table exists)
+    def _submit(self, fn, *args):
+        with self._lock:
+            if self._first_error is None:
+                self._futures.append(self._executor.submit(fn, *args))
+
+    def _run_units(self, todo):
+        for task in self.tasks:
+            if task.action == "skip":
+                self.results[task.key] = self._skipped_figures(task)
+        self.say("copying %d table(s) with %d job(s); %d already loaded"
+                 % (len(todo), self.jobs, len(self.tasks) - len(todo)))
+        self._futures, self._first_error = [], None
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.jobs) as executor:
+            self._executor = executor
+            for task in todo:
+                self._submit(self._load_live_table, task)
+            self._wait_all()
+        if self._first_error is not None:
+            if isinstance(self._first_error, MigrationError):
+                raise self._first_error
+            raise LoadError("live copy: %s" % self._first_error) from self._first_error
+
+    def _wait_all(self):
+        while True:
+            with self._lock:
+                pending = list(self._futures)
+            _, not_done = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_EXCEPTION)
+            for future in pending:
+                if future.done() and not future.cancelled() and future.exception() is not None:
+                    with self._lock:
+                        if self._first_error is None:
+                            self._first_error = future.exception()
+                            for other in self._futures:
+                                other.cancel()
+            with self._lock:
+                if not not_done and len(self._futures) == len(pending):
+                    return
+
+
+class Part:
+    """What one COPY reads: the whole table (index None) or chunk `index` of its key ranges."""
+
+    def __init__(self, index, where, *, freeze, prepare, label=""):
+        self.index, self.where, self.freeze, self.prepare, self.label = index, where, freeze, prepare, label
+
+
+WHOLE = Part(None, None, freeze=True, prepare=True)
+
+
+class ChunkRun:
+    """A chunked table's progress: chunks still to load, totals, policy figures."""
+
+    def __init__(self, plan, todo):
+        self.plan, self.todo = plan, set(todo)
+        self.rows = self.rejected = 0
+        self.figures = {}
+        self.started = time.monotonic()
+
+    def finished(self, i, rows, rejected, figures, lock):
+        """Count chunk i in; True for the caller that finished the last one."""
+        with lock:
+            self.todo.discard(i)
+            self.rows += rows
+            self.rejected += rejected
+            for k, n in figures.items():
+                self.figures[k] = self.figures.get(k, 0) + n
+            return not self.todo
+
+    def seconds(self):
+        return time.monotonic() - self.started
 
 
 # ---------------------------------------------------------------- entry point
@@ -520,9 +784,6 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
     result.update({"snapshot": loader.snapshot_info, "binlog": manifest["source"].get("binlog"),
                    "manifest": os.path.join(dest, mf.MANIFEST_NAME), "source": source["path"],
                    "copy_seconds": round(time.monotonic() - started, 3)})
-    if chunk_rows:
-        result["warnings"].append("chunk_rows: tables are copied whole (one COPY FREEZE transaction each); "
-                                  "primary-key range splitting is not implemented yet")
     return result
 
 

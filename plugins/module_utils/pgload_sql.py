@@ -21,6 +21,12 @@ STATE_DDL = (
         schema_name text, table_name text, name text, seconds double precision,
         done_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (manifest_id, phase, step))""",
+    """CREATE TABLE IF NOT EXISTS pgshift_state.loaded_chunks (
+        manifest_id text NOT NULL, schema_name text NOT NULL, table_name text NOT NULL,
+        chunk_no integer NOT NULL, key_column text NOT NULL, low bigint, high bigint,
+        bounds text NOT NULL, rows bigint NOT NULL, rejected bigint NOT NULL DEFAULT 0,
+        seconds double precision, loaded_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (manifest_id, schema_name, table_name, chunk_no))""",
 )
 
 _TOKEN = re.compile(r"""
@@ -134,6 +140,36 @@ def record_table(cur, manifest_id, schema, table, *, rows, rejected, nbytes, sec
                 " (manifest_id, schema_name, table_name, rows, rejected, bytes, seconds)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 (manifest_id, schema, table, rows, rejected, nbytes, seconds))
+
+
+def read_chunks(cur, manifest_id):
+    """{"schema.table": {chunk_no: {rows, rejected, bounds, key_column}}} recorded for this manifest."""
+    cur.execute("SELECT to_regclass('pgshift_state.loaded_chunks') IS NOT NULL")
+    if not cur.fetchone()[0]:
+        return {}
+    cur.execute("SELECT schema_name, table_name, chunk_no, rows, rejected, bounds, key_column"
+                " FROM pgshift_state.loaded_chunks WHERE manifest_id = %s", (manifest_id,))
+    chunks = {}
+    for schema, table, no, rows, rejected, bounds, key in cur.fetchall():
+        chunks.setdefault("%s.%s" % (schema, table), {})[no] = {
+            "rows": rows, "rejected": rejected, "bounds": bounds, "key_column": key}
+    return chunks
+
+
+def record_chunk(cur, manifest_id, schema, table, chunk_no, *, key_column, low, high, bounds, rows,
+                 rejected, seconds):
+    """In the chunk's COPY transaction: the chunk is loaded exactly when this row is committed."""
+    cur.execute("INSERT INTO pgshift_state.loaded_chunks (manifest_id, schema_name, table_name, chunk_no,"
+                " key_column, low, high, bounds, rows, rejected, seconds)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (manifest_id, schema, table, chunk_no, key_column, low, high, bounds, rows, rejected,
+                 seconds))
+
+
+def forget_chunks(cur, manifest_id, schema, table):
+    """A table created or truncated again has none of its chunks (same transaction as the TRUNCATE)."""
+    cur.execute("DELETE FROM pgshift_state.loaded_chunks WHERE manifest_id = %s AND schema_name = %s"
+                " AND table_name = %s", (manifest_id, schema, table))
 
 
 def forget_table_steps(cur, manifest_id, schema, table):

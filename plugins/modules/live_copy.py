@@ -107,8 +107,16 @@ options:
     default: lock
     choices: [lock, read_only, none]
   chunk_rows:
-    description: Reserved for primary-key range splitting of big tables; tables are currently copied whole.
+    description:
+      - A table with an integer primary key (or whose composite key starts with an integer column) and
+        more rows than this (counted in the snapshot) is copied in primary-key ranges of about this many
+        rows, in parallel on the reader sessions, all in the same snapshot.
+      - The first range is copied with COPY FREEZE in the transaction that creates or truncates the table;
+        every other range is its own COPY and commits with its resume record
+        (C(pgshift_state.loaded_chunks)), so a rerun after a failure reloads only the missing ranges.
+      - C(0) copies every table whole, in one COPY FREEZE transaction.
     type: int
+    default: 1000000
   post_data:
     description: Create keys, indexes, FKs, checks, triggers and comments after the data.
     type: bool
@@ -248,7 +256,7 @@ ARGUMENT_SPEC = dict(
     nul_bytes={"type": "str", "default": "error", "choices": ["error", "strip"]},
     embeddings={"type": "list", "elements": "dict"},
     snapshot={"type": "str", "default": "lock", "choices": ["lock", "read_only", "none"]},
-    chunk_rows={"type": "int"},
+    chunk_rows={"type": "int", "default": 1000000},
     post_data={"type": "bool", "default": True},
     maintenance_work_mem={"type": "str", "default": "512MB"},
     mysql_client={"type": "str"},
