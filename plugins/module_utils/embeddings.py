@@ -16,27 +16,33 @@ Formats:
   float32_blob  raw little-endian float32 bytes (a BLOB holding a numpy .tobytes())
   mysql_vector  MySQL 9 / MariaDB 11.7 VECTOR as dumped (binary float32 little-endian)
 
-Spec key `text`: "shortest" (default) or "source". Every value is rounded to float32 (halfvec:
-float16, which must not overflow) and written as the
-shortest decimal text that reads back to the same float32 (7, 8 or 9 significant digits; for
-subnormals exact but not always shortest), which is
-also what pgvector itself prints, so converted text compares equal to the database's output.
-Formatting is CPython's slow part (~350 ns per '%.7g'), so `text: source` keeps the source's own
-number text (whitespace removed) once it has been validated exactly as above: pgvector reads it to
-the same float32 values, ~3x faster; it falls back to the shortest text when the value had to be
-re-ordered or came from a binary format.
+Spec key `text`: "source" (default for vector) or "shortest" (default for halfvec).
+  source    the source's own JSON number text, once validated: pgvector reads it with strtof, one
+            correct rounding to float32 (never worse than Python's decimal -> double -> float32).
+  shortest  every value rounded to float32 (halfvec: float16, which must not overflow) and written
+            as the shortest decimal that reads back to it (7, 8 or 9 significant digits; subnormals
+            exact but not always shortest), which is what pgvector prints. ~350 ns per value.
 
-Speed: the canonical compact JSON object is split on '"' instead of being json.loads'ed (a dict of
-1536 string keys costs ~300 ns per element to build); anything unusual (whitespace inside keys,
-keys out of order, strings, nested values, literals) falls back to json.loads, which also yields
-the precise error. The fast path reads numbers with float(), which also takes the unambiguous
-spellings '01', '.5' and '5.' that strict JSON refuses; 'NaN', 'Infinity', '+1' and '1_0' go to
-the careful path and are refused there. Formatting is done in bulk with map() over C-level callables.
+Fast path (json_object, json_array, auto; vector with text=source): one compiled regex checks the
+strict JSON shape (numbers that are surely inside float32's range: <= 29 integer digits, positive
+exponent <= 9), a split on '"' checks the keys are exactly "0".."N-1" in order (compared with a
+cached list per dimension), and the number text is passed through: no float is ever built. Any
+other value (keys reordered, NaN/Infinity, strings, nested values, '01', big exponents, ...) goes
+to the careful path (json.loads), which gives the precise error or accepts it, so the fast path
+accepts a subset of what the careful path accepts, with the same vector.
+
+Exactness: values() (used by verify and by text=shortest) rounds decimal text exactly as strtof
+does (expected_float32): decimal -> double -> float32 differs from strtof only when the double
+lands exactly halfway between two float32 values; those few are detected with a bit test and
+decided with the exact decimal (fractions.Fraction).
 """
 import json
 import math
+import re
 import struct
+import sys
 from array import array
+from fractions import Fraction
 from itertools import compress
 from operator import ne
 
@@ -47,6 +53,7 @@ TYPES = ("vector", "halfvec")
 MAX_DIMENSIONS = {"vector": 16000, "halfvec": 16000}
 FLOAT16_MAX = 65504.0
 TEXT_MODES = ("shortest", "source")
+DEFAULT_TEXT = {"vector": "source", "halfvec": "shortest"}
 _WHITESPACE = b" \t\r\n"
 
 _FMT7 = "%.7g".__mod__
@@ -93,6 +100,173 @@ def vector_text(values):
 
 
 # ---------------------------------------------------------------------------------------------
+# decimal text -> float32 exactly as PostgreSQL/pgvector reads it (C strtof: one correct rounding)
+
+FLOAT32_MAX = 3.4028234663852886e38
+_FLOAT32_MIN_NORMAL = 2.0 ** -126
+_TWO_128 = 2.0 ** 128
+# Low 32 bits of a double that lies exactly halfway between two float32 neighbours (normal range):
+# the 29 mantissa bits float32 drops are 1000...0; the 3 bits above them are float32's own.
+_MIDPOINT_LOW_WORDS = frozenset((k << 29) | (1 << 28) for k in range(8))
+_LOW_WORD = 0 if sys.byteorder == "little" else 1
+
+
+def _round32(value):
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
+def _step32(value, up):
+    """The float32 next to float32 `value` towards +inf (up) or -inf; 2**128 stands for overflow."""
+    if value == 0:
+        return 2.0 ** -149 if up else -(2.0 ** -149)
+    bits = struct.unpack("<I", struct.pack("<f", value))[0]
+    bits += 1 if up == (value > 0) else -1
+    if bits & 0x7F800000 == 0x7F800000:
+        return math.copysign(_TWO_128, value)
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
+
+
+def expected_float32(text):
+    """The float32 PostgreSQL stores for the decimal `text` in '[...]'::vector (pgvector uses strtof).
+
+    float32(float(text)) rounds twice (decimal -> double -> float32) and differs from strtof's single
+    rounding when the double lands exactly halfway between two float32 values while the decimal
+    does not: then the exact decimal decides. Returns inf when strtof overflows (pgvector refuses it).
+    """
+    if isinstance(text, (bytes, bytearray)):
+        text = text.decode("ascii")
+    double = float(text)
+    if not math.isfinite(double):
+        return double
+    try:
+        near = _round32(double)
+    except OverflowError:
+        near = math.copysign(_TWO_128, double)
+    if near == double:
+        return near
+    other = (math.copysign(FLOAT32_MAX, double) if abs(near) == _TWO_128
+             else _step32(near, double > near))
+    if near + other != 2 * double:     # not a midpoint: double rounding is harmless
+        return _finite32(near)
+    exact = Fraction(text.strip())
+    if exact == double:                # a true tie: round half to even, as struct.pack does
+        return _finite32(near)
+    return _finite32(other if (exact > double) == (other > double) else near)
+
+
+def _finite32(value):
+    return math.copysign(math.inf, value) if abs(value) == _TWO_128 else value
+
+
+def _midpoint_candidates(doubles):
+    """Indexes whose double rounding to float32 may differ from strtof (cheap C-level prefilter)."""
+    low = array("I", array("d", doubles).tobytes())[_LOW_WORD::2]
+    tiny = min(map(abs, doubles)) < _FLOAT32_MIN_NORMAL   # float32 subnormals: other bit layout
+    if _MIDPOINT_LOW_WORDS.isdisjoint(low) and not tiny:
+        return []
+    return [i for i, (d, w) in enumerate(zip(doubles, low, strict=True))
+            if w & 0x1FFFFFFF == 0x10000000 or (d and abs(d) < _FLOAT32_MIN_NORMAL)]
+
+
+def exact_floats(texts):
+    """Decimal texts -> list of doubles that float32 rounding turns into strtof's float32 values.
+
+    Raises ValueError for a text float() refuses.
+    """
+    doubles = list(map(float, texts))
+    if doubles:
+        for i in _midpoint_candidates(doubles):
+            if math.isfinite(doubles[i]):
+                fixed = expected_float32(texts[i])
+                doubles[i] = fixed if math.isfinite(fixed) else doubles[i]
+    return doubles
+
+
+def _exact_json_float(text):
+    """json.loads parse_float: the double float32 rounding turns into strtof's value."""
+    double = float(text)
+    if double and math.isfinite(double) and (abs(double) < _FLOAT32_MIN_NORMAL or _is_midpoint(double)):
+        fixed = expected_float32(text)
+        return fixed if math.isfinite(fixed) else double
+    return double
+
+
+def _exact_json_int(text):
+    """json.loads parse_int: ints beyond 2**53 would round twice through a double."""
+    value = int(text)
+    if abs(value) <= 2 ** 53:
+        return value
+    fixed = expected_float32(text)
+    return fixed if math.isfinite(fixed) else value
+
+
+def _is_midpoint(double):
+    return (struct.unpack("<Q", struct.pack("<d", double))[0] & 0x1FFFFFFF) == 0x10000000
+
+
+# ---------------------------------------------------------------------------------------------
+# fast path: strict JSON shape checked by one compiled regex, number text kept as is
+
+_WS = rb"[ \t\n\r]*+"
+# A strict JSON number that is surely inside float32's range (< 1e38): at most 29 integer digits and
+# a positive exponent of at most 9. Bigger ones are valid JSON too but go to the careful path,
+# which checks the range exactly, so the fast path needs no range test at all.
+_JSON_NUMBER = (rb"-?+(?:0|[1-9][0-9]{0,28}+)(?![0-9])(?:\.[0-9]++)?+"
+                rb"(?:[eE](?:-[0-9]++|\+?+0*+[0-9])(?![0-9]))?+")
+_PAIR = rb'"[0-9]++"' + _WS + rb":" + _WS + _JSON_NUMBER + _WS
+
+
+def _object_shape(pair, comma, ws=b""):
+    return re.compile(ws + rb"\{" + ws + pair + rb"(?:" + comma + pair + rb")*+\}" + ws)
+
+
+# Tried in order: compact (the guide's LONGTEXT), MySQL JSON / json.dumps spacing, then any
+# whitespace; each fails at its first pair on the other spellings, so trying costs little.
+_OBJECT_SHAPES = (
+    _object_shape(rb'"[0-9]++":' + _JSON_NUMBER, rb","),
+    _object_shape(rb'"[0-9]++": ' + _JSON_NUMBER, rb", "),
+    _object_shape(_PAIR, rb"," + _WS, _WS),
+)
+_ARRAY_SHAPES = (
+    re.compile(rb"\[" + _JSON_NUMBER + rb"(?:," + _JSON_NUMBER + rb")*+\]"),
+    re.compile(rb"\[" + _JSON_NUMBER + rb"(?:, " + _JSON_NUMBER + rb")*+\]"),
+    re.compile(_WS + rb"\[" + _WS + _JSON_NUMBER + _WS + rb"(?:," + _WS + _JSON_NUMBER
+               + _WS + rb")*+\]" + _WS),
+)
+_STRIP = b" \t\r\n:"
+def _any_fullmatch(patterns, data):
+    return any(p.fullmatch(data) is not None for p in patterns)
+
+
+def fast_object_tokens(data):
+    """b'{"0":v0,"1":v1,...}' with keys exactly "0".."N-1" in order -> b'v0,v1,...', else None."""
+    if not _any_fullmatch(_OBJECT_SHAPES, data):
+        return None
+    pieces = data.split(b'"')
+    n = len(pieces) // 2
+    if pieces[1::2] != _keys(n):
+        return None
+    return b"".join(pieces[2::2]).translate(None, _STRIP)[:-1]
+
+
+def fast_array_tokens(data):
+    """b'[v0,v1,...]' of strict JSON numbers -> b'v0,v1,...', else None."""
+    if not _any_fullmatch(_ARRAY_SHAPES, data):
+        return None
+    return data.translate(None, _WHITESPACE)[1:-1]
+
+
+def fast_auto_tokens(data):
+    head = data.lstrip()[:1]
+    if head == b"{":
+        return fast_object_tokens(data)
+    return fast_array_tokens(data) if head == b"[" else None
+
+
+FAST_TOKENS = {"json_object": fast_object_tokens, "json_array": fast_array_tokens, "auto": fast_auto_tokens}
+
+
+# ---------------------------------------------------------------------------------------------
 # parsing: each returns a list of Python numbers (or raises ValueConversionError)
 
 def _reject_number(value, label):
@@ -133,7 +307,7 @@ def _floats_from_numbers_text(body):
         if not part.strip():
             return None
     try:
-        values = _Numbers(map(float, parts))
+        values = _Numbers(exact_floats(parts))
     except ValueError:
         return None
     values.text = body
@@ -142,7 +316,8 @@ def _floats_from_numbers_text(body):
 
 def _json_load(data):
     try:
-        return json.loads(data, parse_constant=_keep_constant, object_pairs_hook=_pairs)
+        return json.loads(data, parse_constant=_keep_constant, object_pairs_hook=_pairs,
+                          parse_float=_exact_json_float, parse_int=_exact_json_int)
     except ValueError as err:
         raise ValueConversionError("not valid JSON (%s)" % err) from None
     except RecursionError:
@@ -163,20 +338,17 @@ def _pairs(pairs):
 
 def parse_json_object(data):
     """{"0":..,"1":..} (bytes) -> list of numbers ordered by integer key."""
-    body = data.strip()
-    if body[:1] == b"{" and body[-1:] == b"}":
-        pieces = body.split(b'"')
-        keys = pieces[1::2]
-        n = len(keys)
-        # Fast path: keys exactly "0".."N-1" in order, each closing quote directly followed by the
-        # only colon of its pair, '{' alone before the first key. Then the values are the text
-        # between the colons, and a misplaced comma shows up as an empty part float() refuses.
-        if (n and keys == _keys(n) and pieces[0].strip() == b"{"
-                and body.count(b'":') == n and body.count(b":") == n):
-            values = _floats_from_numbers_text(b"".join(pieces[2::2])[:-1].replace(b":", b""))
-            if values is not None and len(values) == n:
-                return values
+    tokens = fast_object_tokens(data)
+    if tokens is not None:
+        return _numbers_of_tokens(tokens)
     return _parse_json_object_careful(data)
+
+
+def _numbers_of_tokens(tokens):
+    """b'v0,v1,...' of validated JSON numbers -> their (strtof-exact) values, remembering the text."""
+    values = _Numbers(exact_floats(tokens.split(b",")))
+    values.text = tokens
+    return values
 
 
 def _parse_json_object_careful(data):
@@ -221,11 +393,9 @@ def _kind(doc):
 
 def parse_json_array(data):
     """[v0,v1,...] (bytes) -> list of numbers."""
-    body = data.strip()
-    if body[:1] == b"[" and body[-1:] == b"]":
-        values = _floats_from_numbers_text(body[1:-1])
-        if values is not None:
-            return values
+    tokens = fast_array_tokens(data)
+    if tokens is not None:
+        return _numbers_of_tokens(tokens)
     doc = _json_load(data)
     if not isinstance(doc, list):
         raise ValueConversionError("not a JSON array (%s)" % ("an object" if isinstance(doc, _Pairs)
@@ -354,7 +524,7 @@ def to_float16(arr, fmt):
 class EmbeddingConverter:
     """Callable raw value -> pgvector text; enforces one dimension count across all rows."""
 
-    def __init__(self, vtype="vector", dimensions=None, fmt="json_object", text="shortest"):
+    def __init__(self, vtype="vector", dimensions=None, fmt="json_object", text=None):
         if vtype not in TYPES:
             raise ValueConversionError("embedding type %r is not one of %s" % (vtype, ", ".join(TYPES)))
         if fmt not in PARSERS:
@@ -362,6 +532,7 @@ class EmbeddingConverter:
         if dimensions is not None and not 1 <= int(dimensions) <= MAX_DIMENSIONS[vtype]:
             raise ValueConversionError("%s dimensions must be 1..%d, not %s"
                                        % (vtype, MAX_DIMENSIONS[vtype], dimensions))
+        text = text or DEFAULT_TEXT.get(vtype, "shortest")
         if text not in TEXT_MODES:
             raise ValueConversionError("embedding text %r is not one of %s" % (text, ", ".join(TEXT_MODES)))
         self.type = vtype
@@ -370,6 +541,8 @@ class EmbeddingConverter:
         self.dimensions = int(dimensions) if dimensions is not None else None
         self._parse = PARSERS[fmt]
         self._label_fmt = "json_object" if fmt == "json_object" else "array"
+        # C-speed path: strict JSON shape, keys in order, number text passed through to strtof
+        self._fast = FAST_TOKENS.get(fmt) if vtype == "vector" and text == "source" else None
 
     def values(self, raw):
         """raw -> array('f') of the rounded values (validated, dimension enforced)."""
@@ -377,7 +550,7 @@ class EmbeddingConverter:
 
     def _convert(self, raw):
         """raw -> (array('f') of rounded values, source number text or None)."""
-        data = _as_bytes(raw)
+        data = raw if type(raw) is bytes else _as_bytes(raw)
         numbers = self._parse(data)
         label_fmt = self._label_fmt
         if self.format == "auto" and data.lstrip()[:1] == b"{":
@@ -387,6 +560,18 @@ class EmbeddingConverter:
         if self.type == "halfvec":
             arr = to_float16(arr, label_fmt)
         return arr, getattr(numbers, "text", None)
+
+    def _fast_text(self, data):
+        """pgvector text straight from the source numbers, or None when the careful path must decide
+        (anything unusual, and every error, so messages and policies stay the careful path's)."""
+        tokens = self._fast(data)
+        if tokens is None:
+            return None
+        n = tokens.count(b",") + 1
+        if n != self.dimensions and (self.dimensions is not None or n > MAX_DIMENSIONS[self.type]):
+            return None
+        self.dimensions = n
+        return "[" + tokens.decode("ascii") + "]"
 
     def _check_dimensions(self, n):
         if self.dimensions is None:
@@ -398,6 +583,12 @@ class EmbeddingConverter:
             raise ValueConversionError("%d dimensions, expected %d" % (n, self.dimensions))
 
     def __call__(self, raw):
+        if self._fast is not None:
+            data = raw if type(raw) is bytes else _as_bytes(raw)
+            text = self._fast_text(data)
+            if text is not None:
+                return text
+            raw = data
         arr, source = self._convert(raw)
         if source is not None and self.text == "source":
             # validated above: the same numbers pgvector will read (and round) itself
@@ -412,7 +603,7 @@ def make_converter(spec):
     """A converter for one embedding column; spec keys: type, dimensions, format (see module doc)."""
     spec = spec or {}
     return EmbeddingConverter(vtype=spec.get("type") or "vector", dimensions=spec.get("dimensions"),
-                              fmt=spec.get("format") or "json_object", text=spec.get("text") or "shortest")
+                              fmt=spec.get("format") or "json_object", text=spec.get("text"))
 
 
 def pg_type(spec):
@@ -465,5 +656,6 @@ def parse_vector_text(text):
     return [float(x) for x in body[1:-1].split(",")] if body[1:-1].strip() else []
 
 
-__all__ = ["FORMATS", "TYPES", "EmbeddingConverter", "detect_embedding", "float32_texts",
+__all__ = ["FORMATS", "TYPES", "EmbeddingConverter", "detect_embedding", "exact_floats", "expected_float32",
+           "float32_texts",
            "make_converter", "parse_vector_text", "pg_type", "vector_text"]
