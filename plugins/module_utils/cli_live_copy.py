@@ -54,7 +54,8 @@ def build_parser():
     p.add_argument("--include-tables", nargs="+")
     p.add_argument("--exclude-tables", nargs="+")
     p.add_argument("--embeddings", help="JSON list of {table, column, dimensions, type, format, invalid}")
-    p.add_argument("--chunk-rows", type=int)
+    p.add_argument("--chunk-rows", type=int, help="rows per primary-key range of big tables (0: whole)")
+    p.add_argument("--ignore-columns", nargs="+", help="schema_mode existing: MySQL columns not copied")
     p.add_argument("--mysql-client", help="path of the mariadb/mysql client binary")
     p.add_argument("--no-post-data", dest="post_data", action="store_false")
     p.add_argument("--maintenance-work-mem", default="512MB")
@@ -86,6 +87,7 @@ def main(argv):
             schema_mode=args.schema_mode, schema_map=_schema_map(args.schema_map),
             identifier_case=args.identifier_case, include_tables=args.include_tables,
             exclude_tables=args.exclude_tables, embeddings=embeddings, chunk_rows=args.chunk_rows,
+            ignore_columns=args.ignore_columns,
             mysql_client=args.mysql_client, post_data=args.post_data,
             maintenance_work_mem=args.maintenance_work_mem, check_mode=args.check,
             progress=progress if show_progress else None)

@@ -55,6 +55,7 @@ import json
 import os
 import queue
 import time
+from types import SimpleNamespace
 
 from . import manifest as mf
 from .connections import describe_mysql, mysql_connect, mysql_option_file
@@ -168,6 +169,34 @@ def _plan_columns(table, opts, map_options, pg_col):
     return plans, ordered_columns(select)
 
 
+class _ExistingTarget:
+    """What the transform's existing_plans() reads from its caller: the introspected target, the
+    ignore_columns option and the embedding hook (so both readers map an ORM schema one way)."""
+
+    def __init__(self, target, opts):
+        self.target, self.opts = target, opts
+        self.o = SimpleNamespace(ignore_columns=list(opts.get("ignore_columns") or []))
+
+    def _apply_embedding(self, table, col, plan):
+        spec = _embedding_spec(self.opts.get("embeddings"), table.schema, table.name, col.name)
+        if spec:
+            plan.embedding = spec
+
+
+def _existing_columns(table, opts, pg_schema, pg_table):
+    """schema_mode existing: target columns by exact then case-insensitive name, values coerced to the
+    target's types (transform.existing_plans); unmapped columns fail unless in ignore_columns."""
+    from .transform import existing_plans
+
+    plans = existing_plans(opts["existing_target"], table, pg_schema, pg_table)
+    select = [SelectColumn(source_name=p.source_name, converter=p.converter, pg_type=p.pg_type,
+                           nullable=col.nullable, charset=col.charset, length=col.length,
+                           base_type=col.base_type, embedding=p.embedding)
+              for p in plans if p.converter != "drop"
+              for col in table.columns if col.name == p.source_name]
+    return [p for p in plans if p.converter != "drop"], ordered_columns(select)
+
+
 def plan_table(table, opts, map_options, names, sizes):
     """schema_model.Table -> LiveTable (manifest entry with the dump path's create_sql/post_data)."""
     case = opts.get("identifier_case", "preserve")
@@ -180,9 +209,15 @@ def plan_table(table, opts, map_options, names, sizes):
     def ref_name(db, name):
         return _pg_name(schema_map.get(db or table.schema, db or table.schema), case), _pg_name(name, case)
 
-    plans, select = _plan_columns(table, opts, map_options, pg_col)
-    create_sql, post_data, ddl_warnings = table_ddl(table, plans, pg_schema, pg_table, names, pg_col,
-                                                    ref_name)
+    existing = opts.get("schema_mode", "create") == "existing"
+    if existing:
+        plans, select = _existing_columns(table, opts, pg_schema, pg_table)
+        pg_schema, pg_table = table._target   # the ORM's own spelling of the names
+        create_sql, post_data, ddl_warnings = "", [], []   # the ORM owns keys and indexes
+    else:
+        plans, select = _plan_columns(table, opts, map_options, pg_col)
+        create_sql, post_data, ddl_warnings = table_ddl(table, plans, pg_schema, pg_table, names, pg_col,
+                                                        ref_name)
     warnings = list(table.warnings) + ddl_warnings + [w for p in plans for w in p.warnings]
     by_source = {p.source_name: p for p in plans}
     columns = [mf.column_entry(by_source[c.source_name].name, c.source_name,
@@ -192,15 +227,20 @@ def plan_table(table, opts, map_options, names, sizes):
                                default=by_source[c.source_name].default_sql, embedding=c.embedding)
                for c in select]
     entry = mf.table_entry(pg_schema, pg_table, source_schema=table.schema, source_name=table.name,
-                           columns=columns, primary_key=[pg_col(c) for c in table.primary_key],
-                           auto_increment=table.auto_increment,
-                           create_sql=create_sql if opts.get("schema_mode", "create") == "create" else "",
+                           columns=columns,
+                           primary_key=[by_source[c].name if c in by_source else pg_col(c)
+                                        for c in table.primary_key],
+                           auto_increment=table.auto_increment, create_sql=create_sql,
                            post_data=post_data, warnings=warnings, data_file=None)
     est_rows, est_bytes = sizes.get(table.name, (0, 0))
     return LiveTable(table, entry, select, plans, est_rows=est_rows, est_bytes=est_bytes)
 
 
 def build_plan(cur, opts, flavor):
+    if opts.get("schema_mode") == "existing":
+        from .transform import introspect_target
+
+        opts["existing_target"] = _ExistingTarget(introspect_target(opts["pg_params"], opts), opts)
     map_options = MapOptions(type_rules=rules_from_dicts(opts.get("type_rules")),
                              strict_types=bool(opts.get("strict_types")),
                              zero_date=opts.get("zero_date") or "error")
@@ -740,7 +780,8 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
               if_exists="fail", max_rejects=0, zero_date="error", invalid_utf8="error", nul_bytes="error",
               embeddings=None, snapshot="lock", chunk_rows=None, identifier_case="preserve",
               type_rules=None, strict_types=False, include_tables=None, exclude_tables=None,
-              post_data=True, maintenance_work_mem="512MB", mysql_client=None, check_mode=False,
+              post_data=True, maintenance_work_mem="512MB", mysql_client=None, ignore_columns=None,
+              check_mode=False,
               progress=None, hooks=None):
     """Copy MySQL databases into PostgreSQL; returns pg_load's result dict plus snapshot/binlog."""
     opts = {"databases": list(databases or []), "schema_map": schema_map or {}, "schema_mode": schema_mode,
@@ -748,7 +789,8 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
             "embeddings": embeddings or [], "snapshot": snapshot, "chunk_rows": chunk_rows,
             "identifier_case": identifier_case, "type_rules": type_rules or [], "strict_types": strict_types,
             "include_tables": include_tables or [], "exclude_tables": exclude_tables or [],
-            "mysql_client": mysql_client, "hooks": hooks or {}, "mysql_params": _mysql_params(params)}
+            "mysql_client": mysql_client, "hooks": hooks or {}, "mysql_params": _mysql_params(params),
+            "ignore_columns": ignore_columns or [], "pg_params": params}
     check_options(opts)
     dest = os.path.abspath(dest)
     control = mysql_connect(params)

@@ -43,8 +43,13 @@ options:
     description: MySQL database -> PostgreSQL schema (default the same name).
     type: dict
   schema_mode:
-    description: V(create) creates the tables from the MySQL catalog; V(existing) loads into tables that
-      already exist (for example created by an ORM).
+    description:
+      - V(create) creates the tables from the MySQL catalog.
+      - V(existing) loads into tables that already exist (for example created by an ORM), found by name
+        exactly, then case-insensitively, in the mapped schema or C(public); columns are matched the same
+        way and values are coerced to the target's types by the SELECT (tinyint 0/1 to boolean, text to
+        jsonb, datetime to timestamptz, ...). Nothing is created, no keys or indexes are added; existing
+        rows are replaced only with O(if_exists=truncate).
     type: str
     default: create
     choices: [create, existing]
@@ -117,6 +122,13 @@ options:
       - C(0) copies every table whole, in one COPY FREEZE transaction.
     type: int
     default: 1000000
+  ignore_columns:
+    description:
+      - With O(schema_mode=existing), MySQL columns (C(column) or C(table.column)) allowed to have no column
+        in the target table; their values are not copied (said in the warnings). Any other unmapped
+        column fails the task naming it.
+    type: list
+    elements: str
   post_data:
     description: Create keys, indexes, FKs, checks, triggers and comments after the data.
     type: bool
@@ -257,6 +269,7 @@ ARGUMENT_SPEC = dict(
     embeddings={"type": "list", "elements": "dict"},
     snapshot={"type": "str", "default": "lock", "choices": ["lock", "read_only", "none"]},
     chunk_rows={"type": "int", "default": 1000000},
+    ignore_columns={"type": "list", "elements": "str"},
     post_data={"type": "bool", "default": True},
     maintenance_work_mem={"type": "str", "default": "512MB"},
     mysql_client={"type": "str"},
@@ -265,7 +278,7 @@ ARGUMENT_SPEC = dict(
 ENGINE_OPTIONS = ("databases", "dest", "schema_map", "schema_mode", "identifier_case", "type_rules",
                   "strict_types", "include_tables", "exclude_tables", "jobs", "if_exists", "max_rejects",
                   "zero_date", "invalid_utf8", "nul_bytes", "embeddings", "snapshot", "chunk_rows",
-                  "post_data", "maintenance_work_mem", "mysql_client")
+                  "post_data", "maintenance_work_mem", "mysql_client", "ignore_columns")
 
 
 def main():
