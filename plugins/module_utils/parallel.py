@@ -141,13 +141,17 @@ class _WorkerTransformer:
 
 
 _CODECS = {}                            # in each worker: codec id -> (RowCodec, _WorkerTable)
+_MAX_CODECS = 8                         # dumps go table after table: a few recent ones are enough
 
 
 def _worker_codec(codec_id, spec):
-    got = _CODECS.get(codec_id)
+    got = _CODECS.pop(codec_id, None)
     if got is None:
         wts, ncols, positions, check_mode = pickle.loads(spec)
-        got = _CODECS[codec_id] = (RowCodec(wts, ncols, positions, check_mode), wts)
+        got = (RowCodec(wts, ncols, positions, check_mode), wts)
+        while len(_CODECS) >= _MAX_CODECS:
+            del _CODECS[next(iter(_CODECS))]     # least recently used first
+    _CODECS[codec_id] = got
     return got
 
 
@@ -165,11 +169,15 @@ def convert_batch(codec_id, spec, data, stmts):
             reader = _StatementReader(data[start:end], base)
             codec.consume(_WorkerTransformer(reader), wts, base)
             if reader.pos != end - start:
+                wts.out = None
                 return ("redo",)        # the statement did not end where the splitter thought
     except Exception:                   # any failure: redone in process, where it is reported exactly
+        wts.out = None
         return ("redo",)
     emb = [(e["converted"], e["nulled"]) for e in codec.embeddings]
+    wts.out = None                      # the cached codec must not keep this batch's output alive
     return ("ok", b"".join(sink.parts), wts.rows, dict(wts.policies.counts), emb)
+
 
 
 # -- main process -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from ansible_collections.pgshift.mysql.plugins.module_utils import manifest as mf
@@ -37,7 +38,10 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.errors import (
     MigrationError,
     ValueConversionError,
 )
-from ansible_collections.pgshift.mysql.plugins.module_utils.parallel import ParallelInserts, default_jobs
+from ansible_collections.pgshift.mysql.plugins.module_utils.parallel import (
+    ParallelInserts,
+    default_jobs,
+)
 from ansible_collections.pgshift.mysql.plugins.module_utils.pgddl import NameRegistry, qualified, table_ddl
 from ansible_collections.pgshift.mysql.plugins.module_utils.rowcodec import RowCodec
 from ansible_collections.pgshift.mysql.plugins.module_utils.schema_model import make_column
@@ -120,6 +124,7 @@ class Transformer:
         self._last_progress = 0.0
         self.started = time.monotonic()
         self.jobs = opts.jobs or default_jobs()
+        self._open_files = OrderedDict()    # _TableOutput -> None, least recently opened first
         self.parallel = None                # ParallelInserts while run() goes, when jobs > 1
 
     # -- names ----------------------------------------------------------------------------------
@@ -384,8 +389,7 @@ class Transformer:
         if self.o.check_mode:
             ts.out = _NullSink()
             return
-        path = mf.data_file(self.workdir, ts.pg_schema, ts.pg_name)
-        ts.out = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 (closed in close_outputs)
+        ts.out = _TableOutput(mf.data_file(self.workdir, ts.pg_schema, ts.pg_name), self._open_files)
 
     def reject(self, ts, row_no, offset, line, reason):
         ts.rejected += 1
@@ -425,6 +429,43 @@ class Transformer:
                 rejected=ts.rejected, warnings=warnings,
                 generated_columns=[p.name for p in ts.all_plans if p.generated_sql]))
         return entries
+
+
+class _TableOutput:
+    """A table's data file, open only while it is written: a dump of many tables keeps a few
+    1 MB write buffers, not one per table. Reopened for appending if the table's rows resume."""
+
+    MAX_OPEN = 4
+
+    def __init__(self, path, open_files):
+        self.name = path
+        self._file = None
+        self._created = False
+        self._open_files = open_files
+
+    def write(self, data):
+        f = self._file
+        if f is None:
+            f = self._open()
+        return f.write(data)
+
+    def _open(self):
+        self._file = open(self.name, "ab" if self._created else "wb", buffering=1 << 20)  # noqa: SIM115
+        self._created = True                    # (closed by close() or when others are opened)
+        self._open_files[self] = None
+        while len(self._open_files) > self.MAX_OPEN:
+            oldest = next(iter(self._open_files))
+            oldest.close()
+        return self._file
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            self._open_files.pop(self, None)
+        elif not self._created:
+            open(self.name, "wb").close()        # a table without rows still gets its (empty) file
+            self._created = True
 
 
 class _NullSink:

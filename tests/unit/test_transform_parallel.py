@@ -213,3 +213,22 @@ def test_module_documents_jobs():
     assert doc["options"]["jobs"]["type"] == "int"
     assert "jobs" in yaml.safe_load(dump_transform.RETURN)
     assert "jobs" in dump_transform.OPTION_NAMES
+
+
+def test_worker_keeps_no_output_and_few_codecs(tmp_path):
+    """Memory stays bounded: a cached codec holds no batch output, and only a few codecs are kept."""
+    import pickle
+
+    from ansible_collections.pgshift.mysql.plugins.module_utils.transform import Transformer
+    tr = Transformer(TransformOptions(src="-", dest=str(tmp_path), check_mode=True))
+    tr.current_db = "db"
+    tr.on_create_table(DDL.split(b";\n")[0] + b";", 0)
+    ts = tr.tables[("db", "t")]
+    codec = tr._codec(ts, None)
+    spec = pickle.dumps((parallel._WorkerTable(ts), codec.ncols, codec.positions, codec.check_mode))
+    stmt = b"(1,'a',NULL,1,NULL),(2,'b',NULL,0,NULL);"
+    for codec_id in range(3 * parallel._MAX_CODECS):
+        got = parallel.convert_batch(codec_id, spec, stmt, [(100, 0, len(stmt))])
+        assert got[:3] == ("ok", b"1\ta\t\\N\tt\t\\N\n2\tb\t\\N\tf\t\\N\n", 2)
+    assert len(parallel._CODECS) == parallel._MAX_CODECS
+    assert all(wts.out is None for _codec, wts in parallel._CODECS.values())
