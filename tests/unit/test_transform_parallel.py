@@ -232,3 +232,15 @@ def test_worker_keeps_no_output_and_few_codecs(tmp_path):
         assert got[:3] == ("ok", b"1\ta\t\\N\tt\t\\N\n2\tb\t\\N\tf\t\\N\n", 2)
     assert len(parallel._CODECS) == parallel._MAX_CODECS
     assert all(wts.out is None for _codec, wts in parallel._CODECS.values())
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_rows_resuming_after_many_tables_are_appended(tmp_path, jobs):
+    """Only a few data files stay open: a table whose INSERTs come back later is reopened, appended."""
+    names = [b"a%d" % i for i in range(7)]
+    ddl = b"".join(b"CREATE TABLE `%s` (`id` int NOT NULL);\n" % n for n in names)
+    ins = b"".join(b"INSERT INTO `%s` VALUES (%d);\n" % (n, i) for i, n in enumerate(names))
+    again = b"INSERT INTO `a0` VALUES (100),(101);\n"
+    _r, dest = run(tmp_path, "d", ddl + ins + again, jobs)
+    assert (dest / "data" / "db.a0.copy").read_bytes() == b"0\n100\n101\n"
+    assert (dest / "data" / "db.a6.copy").read_bytes() == b"6\n"
