@@ -72,9 +72,13 @@ def statement_end(buf, pos):
 
 
 def _quotes(buf, start, end):
-    """Number of string-delimiting quotes in buf[start:end]."""
+    """Number of string-delimiting quotes in buf[start:end]; counts without copies unless an
+    escaped backslash is there (then \\\\' is not an escaped quote)."""
+    quotes = buf.count(b"'", start, end)
     if buf.find(b"\\", start, end) < 0:
-        return buf.count(b"'", start, end)
+        return quotes
+    if buf.find(b"\\\\", start, end) < 0:
+        return quotes - buf.count(b"\\'", start, end)
     return buf[start:end].replace(b"\\\\", b"").replace(b"\\'", b"").count(b"'")
 
 
@@ -155,7 +159,7 @@ def _worker_codec(codec_id, spec):
     return got
 
 
-def convert_batch(codec_id, spec, data, stmts):
+def convert_batch(codec_id, spec, statements, bases):
     """In a worker: the batch's statements -> ("ok", COPY bytes, rows, policy counts, embedding
     counts) or ("redo",)."""
     codec, wts = _worker_codec(codec_id, spec)
@@ -165,10 +169,10 @@ def convert_batch(codec_id, spec, data, stmts):
     sink = _ListSink()
     wts.out, wts.rows, wts.bytes = sink, 0, 0
     try:
-        for base, start, end in stmts:
-            reader = _StatementReader(data[start:end], base)
+        for stmt, base in zip(statements, bases, strict=True):
+            reader = _StatementReader(stmt, base)
             codec.consume(_WorkerTransformer(reader), wts, base)
-            if reader.pos != end - start:
+            if reader.pos != len(stmt):
                 wts.out = None
                 return ("redo",)        # the statement did not end where the splitter thought
     except Exception:                   # any failure: redone in process, where it is reported exactly
@@ -185,7 +189,7 @@ def convert_batch(codec_id, spec, data, stmts):
 class _Batch:
     def __init__(self, ts, codec):
         self.ts, self.codec = ts, codec
-        self.parts, self.stmts, self.size = [], [], 0
+        self.parts, self.bases, self.size = [], [], 0   # statements (bytes) and their offsets
 
 
 class _ProxyTransformer:
@@ -229,10 +233,9 @@ class ParallelInserts:
             batch = None
         if batch is None:
             batch = self.batch = _Batch(ts, codec)
-        stmt = reader.buf[reader.pos:end]
-        batch.stmts.append((reader.offset(), batch.size, batch.size + len(stmt)))
-        batch.parts.append(stmt)
-        batch.size += len(stmt)
+        batch.parts.append(reader.buf[reader.pos:end])
+        batch.bases.append(reader.offset())
+        batch.size += end - reader.pos
         reader.pos = end
         return True
 
@@ -247,11 +250,10 @@ class ParallelInserts:
         batch, self.batch = self.batch, None
         if batch is None:
             return
-        data = b"".join(batch.parts)
-        batch.parts = None
         codec_id, spec = self._spec(batch.ts, batch.codec)
-        result = self.pool.apply_async(convert_batch, (codec_id, spec, data, batch.stmts))
-        self.pending.append((result, batch, data))
+        # the list is pickled as is: joining it first would copy every byte once more
+        result = self.pool.apply_async(convert_batch, (codec_id, spec, batch.parts, batch.bases))
+        self.pending.append((result, batch))
         while len(self.pending) > self.max_inflight:
             self._finish_oldest(tr)
 
@@ -262,12 +264,12 @@ class ParallelInserts:
             self._finish_oldest(tr)
 
     def _finish_oldest(self, tr):
-        result, batch, data = self.pending.popleft()
+        result, batch = self.pending.popleft()
         got = result.get()
         if got[0] == "ok":
             self._write(batch.ts, batch.codec, got)
         else:
-            self._redo(tr, batch, data)
+            self._redo(tr, batch)
 
     @staticmethod
     def _write(ts, codec, got):
@@ -283,12 +285,12 @@ class ParallelInserts:
             plan_emb["nulled"] += nulled
 
     @staticmethod
-    def _redo(tr, batch, data):
+    def _redo(tr, batch):
         """Convert the batch here, in order: raises the same error, writes the same rejects."""
-        for base, start, end in batch.stmts:
-            reader = _StatementReader(data[start:end], base)
+        for stmt, base in zip(batch.parts, batch.bases, strict=True):
+            reader = _StatementReader(stmt, base)
             batch.codec.consume(_ProxyTransformer(tr, reader), batch.ts, base)
-            if reader.pos != end - start:
+            if reader.pos != len(stmt):
                 raise DumpSyntaxError("table %s: the INSERT at byte offset %d could not be split safely "
                                       "for parallel conversion; rerun with jobs: 1" % (batch.ts.key, base))
 

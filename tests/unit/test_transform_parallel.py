@@ -228,7 +228,7 @@ def test_worker_keeps_no_output_and_few_codecs(tmp_path):
     spec = pickle.dumps((parallel._WorkerTable(ts), codec.ncols, codec.positions, codec.check_mode))
     stmt = b"(1,'a',NULL,1,NULL),(2,'b',NULL,0,NULL);"
     for codec_id in range(3 * parallel._MAX_CODECS):
-        got = parallel.convert_batch(codec_id, spec, stmt, [(100, 0, len(stmt))])
+        got = parallel.convert_batch(codec_id, spec, [stmt], [100])
         assert got[:3] == ("ok", b"1\ta\t\\N\tt\t\\N\n2\tb\t\\N\tf\t\\N\n", 2)
     assert len(parallel._CODECS) == parallel._MAX_CODECS
     assert all(wts.out is None for _codec, wts in parallel._CODECS.values())
