@@ -159,36 +159,52 @@ def median(values):
 
 
 class Measurement:
-    """The runs of one measured path: each run's figures, or why it could not run."""
+    """The runs of one measured path: each run's figures, the runs that failed and why, or why it
+    could not run at all. Status: ok (at least one run), failed (every attempt failed),
+    not available / skipped (never attempted, with the reason)."""
 
     def __init__(self, key, label, notes=""):
         self.key = key
         self.label = label
         self.notes = notes
         self.runs = []
-        self.status = "ok"
-        self.reason = None
+        self.failures = []   # [{"run": n, "reason": "..."}]
+        self._state = "ok"
+        self._why = None
         self.extra = {}
 
     def unavailable(self, reason):
-        self.status, self.reason = NOT_AVAILABLE, reason
+        self._state, self._why = NOT_AVAILABLE, reason
 
     def skipped(self, reason):
-        self.status, self.reason = "skipped", reason
+        self._state, self._why = "skipped", reason
 
-    def failed(self, reason):
-        self.status, self.reason = "failed", reason
+    def failed(self, reason, run=None):
+        self.failures.append({"run": run, "reason": reason})
+
+    @property
+    def status(self):
+        if self._state != "ok":
+            return self._state
+        return "failed" if self.failures and not self.runs else "ok"
+
+    @property
+    def reason(self):
+        if self._state != "ok":
+            return self._why
+        return self.failures[-1]["reason"] if self.failures else None
 
     @property
     def active(self):
-        return self.status == "ok"
+        """Worth another attempt: never marked unavailable, and not failing every time so far."""
+        return self._state == "ok" and not (self.failures and not self.runs)
 
     def median(self, field="seconds"):
         return median([r.get(field) for r in self.runs])
 
     def as_dict(self):
         out = {"label": self.label, "status": self.status, "reason": self.reason, "notes": self.notes,
-               "runs": self.runs}
+               "runs": self.runs, "failed_runs": self.failures}
         if self.runs:
             out["median_seconds"] = self.median()
             out["peak_rss_mb"] = max(r.get("peak_rss_mb") or 0 for r in self.runs)

@@ -195,12 +195,12 @@ class Ours:
                       lambda r: self.m_dump_path(bench, data, dump, r, ms["ours_verify"]))
         if len(ms["ours_dump_path"].runs) > before:
             self.record_phases(ms, ms["ours_dump_path"].runs[-1], dump)
-        elif ms["ours_dump_path"].status == "failed":
+        elif ms["ours_dump_path"].failures and ms["ours_dump_path"].failures[-1]["run"] == run + 1:
             derived = ["ours_load", "ours_transform_n"]
             derived += [] if self.transform_jobs else ["ours_transform_1"]
             for key in derived:
                 if ms[key].active:
-                    ms[key].failed("the dump path failed: " + (ms["ours_dump_path"].reason or ""))
+                    ms[key].failed("the dump path failed: " + (ms["ours_dump_path"].reason or ""), run + 1)
         bench.measure(ms["ours_live"], run,
                       lambda r: self.m_live(bench, data, r, None if on_dump else ms["ours_verify"]))
 

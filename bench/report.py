@@ -146,6 +146,12 @@ def _dataset_table(name, ds):
 
 def _notes(m):
     parts = [m.get("notes") or ""]
+    if m.get("failed_runs") and m.get("runs"):
+        failed = m["failed_runs"]
+        parts.append("FAILED in %d of %d runs (median of the others): %s" % (
+            len(failed), len(failed) + len(m["runs"]), failed[-1]["reason"][:160]))
+    if m.get("retried_after_server_restart"):
+        parts.append("%d run(s) repeated after a lab server restart" % len(m["retried_after_server_restart"]))
     runs = m.get("runs") or []
     if runs and runs[-1].get("phases"):
         parts.append("phases (last run): " + ", ".join("%s %.2fs" % kv for kv in runs[-1]["phases"].items()))

@@ -101,11 +101,13 @@ class Bench:
         back, and the retry is recorded."""
         if not m.active:
             return
-        self._attempt(m, run, fn)
-        if m.status == "failed" and _server_went_away(m.reason) and self.lab.wait_ready():
+        if self._attempt(m, run, fn) is None:
+            return
+        last = m.failures[-1]["reason"]
+        if _server_went_away(last) and self.lab.wait_ready():
             self.log("%s: the server restarted during run %d: measuring it again" % (m.label, run + 1))
-            m.extra.setdefault("retried_after_server_restart", []).append(m.reason[:300])
-            m.status, m.reason = "ok", None
+            m.failures.pop()
+            m.extra.setdefault("retried_after_server_restart", []).append(last[:300])
             self._attempt(m, run, fn)
 
     def _attempt(self, m, run, fn):
@@ -114,17 +116,18 @@ class Bench:
         try:
             record = fn(run)
         except (harness.StepFailed, OSError, RuntimeError) as err:
-            m.failed(str(err)[:2000])
+            m.failed(str(err)[:2000], run + 1)
             self.log("%s: FAILED: %s" % (m.label, str(err)[:300]))
-            return
+            return False
         except Exception as err:  # psycopg2 errors and the like: report, keep measuring the others
-            m.failed("%s: %s" % (type(err).__name__, str(err)[:2000]))
+            m.failed("%s: %s" % (type(err).__name__, str(err)[:2000]), run + 1)
             self.log("%s: FAILED: %s" % (m.label, str(err)[:300]))
-            return
+            return False
         finally:
             self.drop_databases_since(mark)
         m.runs.append(record)
         self.log("%s: %.2f s" % (m.label, record["seconds"]))
+        return None
 
     # mysqldump (context) ------------------------------------------------------------------------
     def mysqldump(self, data, path, run):

@@ -52,6 +52,19 @@ def test_measurement_median_and_status():
     assert not m.active and m.as_dict()["status"] == harness.NOT_AVAILABLE
 
 
+def test_a_failed_run_keeps_the_others_and_is_reported():
+    m = harness.Measurement("k", "label")
+    m.runs.append({"seconds": 2.0})
+    m.failed("server gone", run=2)
+    assert m.status == "ok" and m.active and m.reason == "server gone"
+    d = m.as_dict()
+    assert d["median_seconds"] == 2.0 and d["failed_runs"] == [{"run": 2, "reason": "server gone"}]
+    assert "FAILED in 1 of 2 runs" in report._notes(d)
+    fresh = harness.Measurement("k", "label")
+    fresh.failed("broken", run=1)
+    assert fresh.status == "failed" and not fresh.active
+
+
 def _result(**medians):
     ms = {k: {"status": "ok", "median_seconds": v, "label": k, "runs": [{"seconds": v}]}
           for k, v in medians.items() if v is not None}
