@@ -4,7 +4,7 @@
                           [--invalid-utf8 error|replace] [--nul-bytes error|strip]
                           [--identifier-case preserve|lower] [--schema-map DB=SCHEMA]
                           [--include T] [--exclude T] [--strict-types] [--force] [--check] [--progress]
-                          [--jobs N]   (processes converting INSERTs; default: the CPUs we may use)
+                          [--jobs N]   (processes converting INSERTs; default: the CPUs we may use, at most 4)
                           [--options-json FILE]   (type_rules, embeddings, ... as in the module)
 
 Progress (bytes, rows, rate, table) goes to stderr when it is a terminal (or with --progress); the
@@ -35,7 +35,8 @@ def _parser():
     p.add_argument("--force", action="store_true")
     p.add_argument("--check", action="store_true", help="parse and report, write nothing")
     p.add_argument("--progress", action="store_true")
-    p.add_argument("--jobs", type=int, default=None, help="processes converting INSERTs (default: CPU count)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="processes converting INSERTs (default: CPU count, at most 4)")
     p.add_argument("--options-json", help="JSON file with type_rules, embeddings, pg_params, ...")
     return p
 

@@ -72,7 +72,8 @@ def table_ddl(table, plans, pg_schema, pg_table, names, col_name, ref_name=None)
         for n, expr in enumerate(plan.checks, 1):
             name = "%s_%s_check%s" % (pg_table, plan.name, "" if n == 1 else n)
             post.append({"kind": "check", "name": _fit(name),
-                         "sql": "ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s);" % (qt, quote_ident(_fit(name)), expr)})
+                         "sql": "ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s);"
+                                % (qt, quote_ident(_fit(name)), expr)})
     trig = _on_update_trigger(plans, pg_schema, pg_table, qt)
     if trig:
         post.append(trig)
@@ -87,25 +88,29 @@ def _index_entry(table, idx, qt, pg_schema, pg_table, names, col_name, warnings)
             warnings.append("index %r: functional key part %r skipped" % (idx.name, part.expression))
             return None
         if part.length:
-            warnings.append("index %r: prefix length on %r dropped (whole column indexed)" % (idx.name, part.column))
+            warnings.append("index %r: prefix length on %r dropped (whole column indexed)"
+                            % (idx.name, part.column))
         cols.append(quote_ident(col_name(part.column)) + (" DESC" if part.descending else ""))
     collist = ", ".join(cols)
     if idx.kind == "primary":
         name = names.reserve(pg_schema, "%s_pkey" % pg_table)
         return {"kind": "primary_key", "name": name,
-                "sql": "ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY (%s);" % (qt, quote_ident(name), collist)}
+                "sql": "ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY (%s);"
+                       % (qt, quote_ident(name), collist)}
     base = "%s_%s" % (pg_table, idx.name or "_".join(col_name(c) for c in idx.columns))
     if idx.kind == "unique":
         name = names.reserve(pg_schema, base)
         return {"kind": "unique", "name": name,
-                "sql": "ALTER TABLE %s ADD CONSTRAINT %s UNIQUE (%s);" % (qt, quote_ident(name), collist)}
+                "sql": "ALTER TABLE %s ADD CONSTRAINT %s UNIQUE (%s);"
+                       % (qt, quote_ident(name), collist)}
     if idx.kind == "fulltext":
         name = names.reserve(pg_schema, base)
         doc = " || ' ' || ".join("coalesce(%s, '')" % quote_ident(col_name(c)) for c in idx.columns)
         warnings.append("FULLTEXT index %r -> GIN index on to_tsvector('simple', ...): queries must use "
                         "PostgreSQL full-text search" % idx.name)
         return {"kind": "index", "name": name,
-                "sql": "CREATE INDEX %s ON %s USING gin (to_tsvector('simple', %s));" % (quote_ident(name), qt, doc)}
+                "sql": "CREATE INDEX %s ON %s USING gin (to_tsvector('simple', %s));"
+                       % (quote_ident(name), qt, doc)}
     if idx.kind == "spatial":
         warnings.append("SPATIAL index %r skipped: geometry is stored as WKT text without PostGIS" % idx.name)
         return None

@@ -126,6 +126,7 @@ class Transformer:
         self.jobs = opts.jobs or default_jobs()
         self._open_files = OrderedDict()    # _TableOutput -> None, least recently opened first
         self.parallel = None                # ParallelInserts while run() goes, when jobs > 1
+        self.server_version = None          # from the dump's header, when it has one
 
     # -- names ----------------------------------------------------------------------------------
     def ident(self, name):
@@ -164,6 +165,7 @@ class Transformer:
             self.reader = DumpReader(stream)
             if self.current_db is None:
                 self.current_db = _header_database(self.reader)
+            self.server_version = header_server_version(self.reader)
             if self.o.schema_mode == "existing":
                 self.target = introspect_target(self.o.pg_params, self.o)
             while (event := self.reader.next_event()) is not None:
@@ -493,6 +495,29 @@ def _header_database(reader):
     return m.group(1).decode("utf-8", "replace") if m else None
 
 
+_SERVER_VERSION_RE = re.compile(rb"^-- Server version[ \t:]+(\S+)", re.M)
+_DISTRIB_RE = re.compile(rb"^-- (MySQL|MariaDB) dump [\d.]+\s+Distrib ([^\s,]+)", re.M)
+
+
+def header_server_version(reader):
+    """The server that wrote the dump, from its header: '-- Server version<TAB>10.11.6-MariaDB-log'.
+    Without that line (an old client), the '-- MySQL dump 10.13  Distrib 8.0.36' line names the
+    client's version, which mysqldump requires to match the server's major version; 'MariaDB' is
+    kept in the text so canonical.server_flavor() tells the two apart. None for --compact dumps."""
+    reader.fill(1 << 16)
+    head = reader.buf[:8192]
+    m = _SERVER_VERSION_RE.search(head)
+    if m:
+        return m.group(1).decode("utf-8", "replace")
+    m = _DISTRIB_RE.search(head)
+    if not m:
+        return None
+    version = m.group(2).decode("utf-8", "replace")
+    if m.group(1) == b"MariaDB" and "mariadb" not in version.lower():
+        version += "-MariaDB"
+    return version
+
+
 # -- existing-schema mode ---------------------------------------------------------------------------
 
 def introspect_target(params, opts):
@@ -671,6 +696,8 @@ def _fill_manifest(tr, manifest):
         warnings.append("%d routine(s)/trigger(s) not translated: see manifest routines" % len(tr.routines))
     manifest["warnings"] = warnings
     manifest["source"]["bytes_read"] = tr.reader.offset() if tr.reader else 0
+    if tr.server_version:
+        manifest["source"]["server_version"] = tr.server_version
 
 
 def pre_data_sql(manifest):

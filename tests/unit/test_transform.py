@@ -202,3 +202,27 @@ def test_numbers_only_table_bulk_path(tmp_path, values):
             b"INSERT INTO `n` VALUES " + values + b";\n")
     _r, dest = transform(tmp_path, body)
     assert rows(dest, "db1.n")[:2] == [["1", "2"], ["3", None]][:values.count(b"(")]
+
+
+@pytest.mark.parametrize("header, expected", [
+    (b"-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB, for debian-linux-gnu (x86_64)\n--\n"
+     b"-- Host: localhost    Database: db1\n-- ----\n-- Server version\t10.11.6-MariaDB-0+deb12u1-log\n",
+     "10.11.6-MariaDB-0+deb12u1-log"),
+    (b"-- MySQL dump 10.13  Distrib 8.0.36, for Linux (x86_64)\n--\n-- Host: h    Database: db1\n"
+     b"-- ------\n-- Server version\t8.0.36\n", "8.0.36"),
+    (b"-- MySQL dump 10.13  Distrib 5.7.44, for Linux (x86_64)\n--\n-- Host: h    Database: db1\n",
+     "5.7.44"),
+    (b"-- MariaDB dump 10.19  Distrib 10.6.12, for debian-linux-gnu (x86_64)\n", "10.6.12-MariaDB"),
+    (b"", None),
+])
+def test_server_version_from_dump_header(tmp_path, header, expected):
+    """migration_verify decides FLOAT precision from source.server_version (docs/contracts.md)."""
+    src = tmp_path / "d.sql"
+    src.write_bytes(header + b"/*!40101 SET NAMES utf8mb4 */;\n" + T
+                    + b"INSERT INTO `t` VALUES (1,'a',NULL,1,NULL);\n")
+    run_transform(TransformOptions(src=str(src), dest=str(tmp_path / "out"), default_schema="db1"))
+    source = manifest(tmp_path / "out")["source"]
+    assert source.get("server_version") == expected
+    if expected:
+        from ansible_collections.pgshift.mysql.plugins.module_utils.canonical import server_flavor
+        assert server_flavor(expected)[0] == ("mysql" if header.startswith(b"-- MySQL") else "mariadb")

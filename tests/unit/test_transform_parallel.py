@@ -244,3 +244,21 @@ def test_rows_resuming_after_many_tables_are_appended(tmp_path, jobs):
     _r, dest = run(tmp_path, "d", ddl + ins + again, jobs)
     assert (dest / "data" / "db.a0.copy").read_bytes() == b"0\n100\n101\n"
     assert (dest / "data" / "db.a6.copy").read_bytes() == b"6\n"
+
+
+@pytest.mark.parametrize("cpus, expected", [(1, 1), (2, 2), (4, 4), (8, 4), (64, 4)])
+def test_default_jobs_capped(monkeypatch, cpus, expected):
+    """Default workers stop at DEFAULT_JOBS_CAP (memory per worker; the main process bounds speed)."""
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: cpus)
+    assert parallel.default_jobs() == expected
+
+
+def test_explicit_jobs_not_capped(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: 64)
+    src = tmp_path / "d.sql"
+    src.write_bytes(b"CREATE TABLE `t` (`id` int NOT NULL, PRIMARY KEY (`id`));\n"
+                    b"INSERT INTO `t` VALUES (1),(2);\n")
+    explicit = run_transform(TransformOptions(src=str(src), dest=str(tmp_path / "a"), jobs=6,
+                                              default_schema="db"))
+    default = run_transform(TransformOptions(src=str(src), dest=str(tmp_path / "b"), default_schema="db"))
+    assert (explicit["jobs"], default["jobs"]) == (6, 4)
