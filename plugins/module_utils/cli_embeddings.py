@@ -26,6 +26,8 @@ def parse_args(argv):
     p.add_argument("--format", default="json_object", choices=["json_object", "json_array"])
     p.add_argument("--invalid", default="error", choices=["error", "null", "reject"])
     p.add_argument("--batch-rows", type=int, default=2000)
+    p.add_argument("--engine", choices=["copy", "sql"], default="copy",
+                   help="copy: COPY out, convert in Python, COPY back (default); sql: json_each UPDATE")
     p.add_argument("--index", choices=["hnsw", "ivfflat", "none"], default="hnsw")
     p.add_argument("--opclass", choices=["cosine", "l2", "ip"], default="cosine")
     p.add_argument("--m", type=int, default=16)
@@ -54,7 +56,8 @@ def main(argv):
         try:
             result = EmbeddingJob(
                 conn, args.table, args.column, key=args.key, dimensions=args.dimensions, vtype=args.type,
-                fmt=args.format, invalid=args.invalid, batch_rows=args.batch_rows, index=index,
+                fmt=args.format, invalid=args.invalid, batch_rows=args.batch_rows, engine=args.engine,
+                index=index,
                 memory_share=args.memory_share, memory_mb=args.memory_mb, check=args.check,
                 expected_nulls=args.expected_nulls,
                 local_host=(params.get("pg_host") or "127.0.0.1") in ("127.0.0.1", "localhost", "::1"),

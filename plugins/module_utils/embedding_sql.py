@@ -3,9 +3,13 @@
     plan = EmbeddingJob(conn, table="public.content_embedding", column="embedding", dimensions=1536)
     result = plan.run(check_mode=False)        # convert (batches) -> swap -> index -> checks
 
-How (the guide's step 4, set-based instead of 1536 JSON lookups per row in plpgsql):
+How (the guide's step 4, in batches instead of 1536 JSON lookups per row in plpgsql):
 1. A new column `<column>__pgshift` vector(N) is added (metadata only) and filled in key-range
-   batches, each its own transaction, by ONE UPDATE per batch: json_each + string_agg ordered by
+   batches, each its own transaction. engine="copy" (default, ~2x faster): COPY the batch out,
+   convert each value with embeddings.make_converter (its fast path keeps canonical JSON's number
+   text, which pgvector reads with strtof), COPY the vectors into a temporary table, ONE UPDATE ...
+   FROM joins them in; values it refuses take the same second chance / policy as below.
+   engine="sql": ONE UPDATE per batch: json_each + string_agg ordered by
    position builds '[v0,...]', and the same aggregate validates the keys (key i at position i,
    so exactly "0".."N-1") and the value types (JSON numbers only). Rows that fail (including
    complete objects whose keys are in another order, e.g. string order) get a second chance
@@ -28,6 +32,7 @@ How (the guide's step 4, set-based instead of 1536 JSON lookups per row in plpgs
 5. Checks (check_vectors): vector_dims of every row, NULL count, a sample compared element by
    element with its source JSON within float32 rounding, EXPLAIN of a nearest-neighbour query.
 """
+import io
 import math
 import os
 import time
@@ -40,6 +45,7 @@ INDEX_LIMITS = {"vector": 2000, "halfvec": 4000}
 OPCLASS_SUFFIX = {"cosine": "cosine_ops", "l2": "l2_ops", "ip": "ip_ops"}
 DISTANCE_OPERATOR = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
 SQL_FORMATS = ("json_object", "json_array")
+ENGINES = ("copy", "sql")
 NEW_SUFFIX = "__pgshift"
 OLD_SUFFIX = "__pgshift_old"
 MAX_REPORTED = 100
@@ -199,6 +205,8 @@ def _elements_sql(fmt, source_type):
 def batch_update_sql(schema, table, key, column, *, new_column, vtype, dims, fmt, source_type):
     """One UPDATE converting the rows key >= %(lo)s AND key < %(hi)s; returns (key, ok)."""
     j = "jsonb" if source_type == "jsonb" else "json"
+    # conv is MATERIALIZED: on a table without statistics (just loaded, not yet analysed) the
+    # planner otherwise re-runs the whole aggregation for every row of the join (O(batch^2)).
     # Keys are checked against their position (text equality, no regex, no sort): "0".."N-1" in
     # document order (jsonb: its own key order, which is the same for these keys). Rows with
     # the keys in another order get a second chance through the Python validator, which reorders.
@@ -209,7 +217,7 @@ def batch_update_sql(schema, table, key, column, *, new_column, vtype, dims, fmt
 WITH src AS (
   SELECT {key} AS k, {col} AS src FROM {t}
   WHERE {key} >= %(lo)s AND {key} < %(hi)s AND {col} IS NOT NULL AND {new} IS NULL
-), conv AS (
+), conv AS MATERIALIZED (
   SELECT s.k,
          '[' || string_agg(e.v::text, ',' ORDER BY {ordinal}) || ']' AS body,
          count(*) = {dims} AND {keys_ok}
@@ -233,12 +241,14 @@ class EmbeddingJob:
     def __init__(self, conn, table, column, *, key=None, dimensions=None, vtype="vector",
                  fmt="json_object", invalid="error", batch_rows=2000, index=None, memory_share=0.25,
                  memory_mb=None, parallel_workers=None, check=False, expected_nulls=None,
-                 sample_rows=200, local_host=False, lock_timeout="5s"):
+                 sample_rows=200, local_host=False, lock_timeout="5s", engine="copy"):
         if vtype not in embeddings.TYPES:
             raise MigrationError("type %r is not one of %s" % (vtype, ", ".join(embeddings.TYPES)))
         if fmt not in SQL_FORMATS:
             raise MigrationError("format %r: data already in PostgreSQL is converted from %s"
                                  % (fmt, " or ".join(SQL_FORMATS)))
+        if engine not in ENGINES:
+            raise MigrationError("engine %r is not one of %s" % (engine, ", ".join(ENGINES)))
         if invalid not in ("error", "null", "reject"):
             raise MigrationError("invalid policy %r is not error, null or reject" % invalid)
         if not 0 < memory_share <= 0.9:
@@ -254,6 +264,7 @@ class EmbeddingJob:
         self.check, self.expected_nulls, self.sample_rows = check, expected_nulls, sample_rows
         self.local_host, self.lock_timeout = local_host, lock_timeout
         self.new_column = column + NEW_SUFFIX
+        self.engine = engine
         self.queries = []
         self.result = {"changed": False, "converted": 0, "nulled": 0, "rejected": 0, "invalid_rows": [],
                        "batches": 0, "warnings": []}
@@ -331,7 +342,10 @@ class EmbeddingJob:
         lo = self.min_key
         while lo <= self.max_key:
             hi = lo + self.batch_rows
-            self._convert_batch(sql, lo, hi)
+            if self.engine == "copy":
+                self._copy_batch(lo, hi)
+            else:
+                self._convert_batch(sql, lo, hi)
             lo = hi
         self.result["convert_seconds"] = round(time.monotonic() - start, 3)
 
@@ -355,6 +369,43 @@ class EmbeddingJob:
                 self._handle_invalid(cur, bad)
         self.conn.commit()
         self.result["batches"] += 1
+
+    def _copy_batch(self, lo, hi):
+        """One key range through the stream's converter: COPY out, convert (C-speed fast path for
+        canonical JSON), COPY the vectors into a temporary table, one UPDATE ... FROM joins them in.
+        About twice the speed of the json_each UPDATE; both run in PostgreSQL's own transaction."""
+        with self.conn.cursor() as cur:
+            writer = _BatchConverter(self._converter())
+            cur.copy_expert("COPY (SELECT %s, %s::text FROM %s WHERE %s >= %s AND %s < %s AND %s IS NOT NULL "
+                            "AND %s IS NULL) TO STDOUT" % (
+                                quote_ident(self.key), quote_ident(self.column), self.qualified,
+                                quote_ident(self.key), _literal(cur, lo), quote_ident(self.key),
+                                _literal(cur, hi), quote_ident(self.column), quote_ident(self.new_column)),
+                            writer)
+            writer.finish()
+            bad = writer.refused + writer.escaped
+            if writer.converted:
+                self._load_vectors(cur, writer)
+            converted = writer.converted
+            if bad:
+                bad = self._second_chance(cur, bad)
+                converted += len(writer.refused) + len(writer.escaped) - len(bad)
+            self.result["converted"] += converted
+            if bad:
+                self._handle_invalid(cur, bad)
+        self.conn.commit()
+        self.result["batches"] += 1
+
+    def _load_vectors(self, cur, writer):
+        temp = quote_ident("pgshift_vectors")
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT DROP AS SELECT %s AS k, NULL::%s(%d) AS v "
+                    "FROM %s WITH NO DATA" % (temp, quote_ident(self.key), self.vtype, self.dimensions,
+                                              self.qualified))
+        writer.output.seek(0)
+        cur.copy_expert("COPY %s (k, v) FROM STDIN" % temp, writer.output)
+        cur.execute("UPDATE %s AS t SET %s = c.v FROM %s AS c WHERE t.%s = c.k" % (
+            self.qualified, quote_ident(self.new_column), temp, quote_ident(self.key)))
+        cur.execute("DROP TABLE %s" % temp)
 
     def _convert_rows_in_python(self, cur, lo, hi):
         """Fallback for a batch PostgreSQL refused as a whole: each row through the stream validator."""
@@ -563,6 +614,59 @@ class EmbeddingJob:
                 "key": self.key, "resuming": state["resuming"], "source_type": self.source_type,
                 "batches": 0 if self.rows == 0 else
                 int(math.ceil((self.max_key - self.min_key + 1) / self.batch_rows))}
+
+
+def _literal(cur, value):
+    return cur.mogrify("%s", (value,)).decode()
+
+
+class _BatchConverter(io.RawIOBase):
+    """File-like target of COPY ... TO STDOUT: converts each 'key<TAB>text' line as it arrives
+    (memory: one batch of converted text, never the source batch) into COPY lines 'key<TAB>[...]'.
+    Keys of refused values are kept for the careful path (second chance, then the policy); values
+    with a COPY backslash escape are left to it too."""
+
+    def __init__(self, converter):
+        super().__init__()
+        self.convert = converter
+        self.output = io.BytesIO()
+        self.refused, self.escaped = [], []
+        self.converted = 0
+        self._tail = b""
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        lines = (self._tail + bytes(data)).split(b"\n")
+        self._tail = lines.pop()
+        for line in lines:
+            self._line(line)
+        return len(data)
+
+    def finish(self):
+        if self._tail:
+            self._line(self._tail)
+            self._tail = b""
+
+    def _line(self, line):
+        key, _, raw = line.partition(b"\t")
+        if b"\\" in raw:
+            self.escaped.append(_copy_key(key))
+            return
+        try:
+            text = self.convert(raw)
+        except ValueConversionError:
+            self.refused.append(_copy_key(key))
+            return
+        self.output.write(key + b"\t" + text.encode("ascii") + b"\n")
+        self.converted += 1
+
+
+def _copy_key(text):
+    """A key as COPY wrote it -> the Python value psycopg2 would pass back (int when it is one)."""
+    value = text.decode("utf-8")
+    return int(value) if value.lstrip("-").isdigit() else value
 
 
 def _is_data_error(err):

@@ -8,9 +8,11 @@ description:
   - For embeddings loaded into PostgreSQL as text, json or jsonb (a JSON object keyed C("0").."N-1"
     as the guide's MySQL application stored them, or a JSON array of numbers), converts the column
     to C(vector(N)) or C(halfvec(N)), builds an HNSW or IVFFlat index and verifies the result.
-  - Conversion is set-based, one UPDATE per key-range batch (O(batch_rows)), each batch its own
-    transaction, into a new column; the key set (exactly 0..N-1) and the value types are validated
-    in the same statement. A rerun resumes where a failed run stopped.
+  - Conversion runs in key-range batches (O(batch_rows)), each its own transaction, into a new
+    column; each batch is one COPY out, a conversion by the dump stream's validator, one COPY into a
+    temporary table and one UPDATE joining it in (O(engine=sql) converts with json_each inside
+    PostgreSQL instead). The key set (exactly 0..N-1) and the value types are validated. A rerun
+    resumes where a failed run stopped.
   - The column swap is one short transaction of C(ALTER TABLE ... RENAME COLUMN) twice and
     C(DROP COLUMN), catalogue-only changes, so the ACCESS EXCLUSIVE lock is held only for the
     renames (with O(lock_timeout)), never during the conversion, which only takes ROW EXCLUSIVE.
@@ -63,6 +65,16 @@ options:
     description: Key range per batch (and transaction).
     type: int
     default: 2000
+  engine:
+    description:
+      - How each batch is converted; both validate the same way and apply the same O(invalid) policy.
+      - C(copy) streams the batch out with COPY, converts it with the dump stream's converter (a
+        regex-checked fast path keeps canonical JSON's number text), COPYs the vectors into a
+        temporary table and joins them in with one UPDATE. About twice as fast as C(sql).
+      - C(sql) converts inside PostgreSQL with one set-based UPDATE per batch (json_each).
+    type: str
+    choices: [copy, sql]
+    default: copy
   index:
     description: The index to build; omit for none.
     type: dict
@@ -225,6 +237,7 @@ ARGUMENT_SPEC = dict(
     format={"type": "str", "choices": ["json_object", "json_array"], "default": "json_object"},
     invalid={"type": "str", "choices": ["error", "null", "reject"], "default": "error"},
     batch_rows={"type": "int", "default": 2000},
+    engine={"type": "str", "choices": ["copy", "sql"], "default": "copy"},
     index={"type": "dict", "options": INDEX_SPEC},
     memory_share={"type": "float", "default": 0.25},
     memory_mb={"type": "int"},
@@ -244,7 +257,8 @@ def run(module):
     try:
         job = EmbeddingJob(
             conn, p["table"], p["column"], key=p["key"], dimensions=p["dimensions"], vtype=p["type"],
-            fmt=p["format"], invalid=p["invalid"], batch_rows=p["batch_rows"], index=p["index"],
+            fmt=p["format"], invalid=p["invalid"], batch_rows=p["batch_rows"], engine=p["engine"],
+            index=p["index"],
             memory_share=p["memory_share"], memory_mb=p["memory_mb"],
             parallel_workers=p["parallel_workers"], check=p["check"], expected_nulls=p["expected_nulls"],
             sample_rows=p["sample_rows"], local_host=p["pg_host"] in ("127.0.0.1", "localhost", "::1"),

@@ -60,10 +60,11 @@ def column_type(conn):
         return cur.fetchone()[0]
 
 
-def test_null_policy_converts_indexes_checks_and_is_idempotent(loaded):
+@pytest.mark.parametrize("engine", ["copy", "sql"])
+def test_null_policy_converts_indexes_checks_and_is_idempotent(loaded, engine):
     conn, _, counts = loaded
     nulls = counts["null_embeddings"] + len(INVALID)
-    result = job(conn, invalid="null", expected_nulls=nulls).run()
+    result = job(conn, invalid="null", expected_nulls=nulls, engine=engine).run()
     assert result["changed"] and result["converted"] == ROWS - nulls
     assert {r["key"]: r["reason"] for r in result["invalid_rows"]}.keys() == INVALID.keys()
     for row in result["invalid_rows"]:
@@ -88,12 +89,13 @@ def test_reject_policy_copies_rows_with_reasons(loaded):
     assert all(INVALID[k] in reason and kept for k, reason, kept in rows)
 
 
-def test_error_policy_names_the_first_bad_key(loaded):
+@pytest.mark.parametrize("engine", ["copy", "sql"])
+def test_error_policy_names_the_first_bad_key(loaded, engine):
     from ansible_collections.pgshift.mysql.plugins.module_utils.errors import ValueConversionError
 
     conn, _, _ = loaded
     with pytest.raises(ValueConversionError, match=r'first id = 5: value at "3" is NaN'):
-        job(conn, invalid="error").run()
+        job(conn, invalid="error", engine=engine).run()
     assert column_type(conn) == "text"  # not swapped; a rerun resumes
 
 
