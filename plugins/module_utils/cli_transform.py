@@ -50,6 +50,17 @@ def _progress_printer(stream):
     return show
 
 
+def options_from_args(args, extra, progress):
+    """TransformOptions from this parser's arguments (also used by `pgshift migrate-dump`)."""
+    return TransformOptions(
+        src=args.src, dest=args.dest, format=args.format, schema_mode=args.schema_mode,
+        zero_date=args.zero_date, invalid_utf8=args.invalid_utf8, nul_bytes=args.nul_bytes,
+        identifier_case=args.identifier_case, schema_map=dict(s.split("=", 1) for s in args.schema_map),
+        include_tables=args.include, exclude_tables=args.exclude, strict_types=args.strict_types,
+        force=args.force, check_mode=args.check, jobs=args.jobs,
+        progress=progress, **extra)
+
+
 def main(argv):
     args = _parser().parse_args(argv)
     extra = {}
@@ -57,13 +68,7 @@ def main(argv):
         with open(args.options_json, encoding="utf-8") as f:
             extra = json.load(f)
     show = args.progress or sys.stderr.isatty()
-    opts = TransformOptions(
-        src=args.src, dest=args.dest, format=args.format, schema_mode=args.schema_mode,
-        zero_date=args.zero_date, invalid_utf8=args.invalid_utf8, nul_bytes=args.nul_bytes,
-        identifier_case=args.identifier_case, schema_map=dict(s.split("=", 1) for s in args.schema_map),
-        include_tables=args.include, exclude_tables=args.exclude, strict_types=args.strict_types,
-        force=args.force, check_mode=args.check, jobs=args.jobs,
-        progress=_progress_printer(sys.stderr) if show else None, **extra)
+    opts = options_from_args(args, extra, _progress_printer(sys.stderr) if show else None)
     try:
         result = run_transform(opts)
     except MigrationError as err:

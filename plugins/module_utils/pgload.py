@@ -103,9 +103,16 @@ class Step:
 
 
 def manifest_identity(src):
-    """A stable id of the manifest's content: a new transform means a new load."""
+    """A stable id of the manifest's content: a new transform means a new load. A pipelined run
+    (pgload_pipeline) loads before manifest.json is final, so it records the id it loaded under as
+    `load_identity` in the manifest; a later pg_load of that dir then resumes the same records."""
     with open(os.path.join(src, mf.MANIFEST_NAME), "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()[:16]
+        raw = f.read()
+    try:
+        recorded = json.loads(raw).get("load_identity")
+    except (ValueError, AttributeError):
+        recorded = None
+    return recorded or hashlib.sha256(raw).hexdigest()[:16]
 
 
 def select_tables(manifest, wanted):

@@ -59,6 +59,14 @@ class DumpDataError(MigrationError):
     """A row could not be converted under the chosen policies."""
 
 
+class RowsAfterPublish(DumpSyntaxError):
+    """Rows of a table already handed to the pipelined load: that table is not whole after all."""
+
+    def __init__(self, table_key, message):
+        super().__init__(message)
+        self.table_key = table_key
+
+
 @dataclass
 class TransformOptions:
     src: str
@@ -82,6 +90,8 @@ class TransformOptions:
     pg_params: dict = field(default_factory=dict)
     progress: object = None              # callable(dict) called about every 0.5 s
     jobs: int | None = None              # processes converting INSERTs; None: the CPUs we may use
+    on_table_done: object = None         # callable(manifest table entry): the table's data file is whole
+    manifest_extra: dict = field(default_factory=dict)   # more top-level manifest keys (load_identity)
 
 
 class TableState:
@@ -98,6 +108,7 @@ class TableState:
         self.create_sql, self.post_data = "", []
         self.seconds = 0.0
         self.skip = False
+        self.published = False              # on_table_done was called: no more rows may come
         self.reject_out = self.reject_log = None
 
     @property
@@ -127,6 +138,7 @@ class Transformer:
         self._open_files = OrderedDict()    # _TableOutput -> None, least recently opened first
         self.parallel = None                # ParallelInserts while run() goes, when jobs > 1
         self.server_version = None          # from the dump's header, when it has one
+        self.current = None                 # the TableState whose INSERTs came last
 
     # -- names ----------------------------------------------------------------------------------
     def ident(self, name):
@@ -151,6 +163,8 @@ class Transformer:
             self._run()
             if self.parallel:
                 self.parallel.drain(self)
+            self._publish_rest()
+            if self.parallel:
                 self.parallel.close()
         except BaseException:
             if self.parallel:
@@ -193,6 +207,8 @@ class Transformer:
             if not text.strip():
                 return
             raise DumpSyntaxError("not a mysqldump statement at byte offset %d: %r" % (offset, text[:80]))
+        if kind in _TABLE_BOUNDARIES:
+            self._publish_current()
         handler = getattr(self, "on_" + kind, None)
         if handler:
             handler(text, offset)
@@ -218,6 +234,7 @@ class Transformer:
             self.policies.tz_suffix = tz.encode() if tz != "+00:00" else b"+00"
 
     def on_routine(self, text):
+        self._publish_current()
         if not text.strip() or classify(text) == "set":
             return
         kind, name = parse_routine(text)
@@ -325,6 +342,14 @@ class Transformer:
         ts = self.tables.get((db, name))
         if ts is None:
             ts = self._table_from_target(db, name, m, offset)
+        if ts is not self.current:
+            self._publish_current()
+            self.current = ts
+        if ts.published:
+            raise RowsAfterPublish(ts.key,
+                "table %s: more rows at byte offset %d after the table's data ended and was handed to the"
+                " load; a pipelined load needs each table's INSERTs together, as mysqldump writes them"
+                " (transform, then load, handles such a dump)" % (ts.key, offset))
         if m.group("ignore") or m.group("verb").upper() == b"REPLACE":
             warn = ("%s: INSERT IGNORE/REPLACE rows loaded as plain rows (duplicates will fail at load)"
                     % ts.key)
@@ -410,27 +435,53 @@ class Transformer:
                 if f is not None:
                     f.close()
 
+    # -- publishing finished tables (pipelined load) ------------------------------------------
+    def _publish_current(self):
+        """The table whose INSERTs came last is finished (mysqldump writes a table's rows together)."""
+        if self.current is not None and self.o.on_table_done:
+            self._publish(self.current)
+        self.current = None
+
+    def _publish(self, ts):
+        """Every row of ts converted and its file flushed: hand its manifest entry to the loader."""
+        if ts.published:
+            return
+        if self.parallel:
+            self.parallel.drain(self)       # its last batches written before the file is closed
+        for f in (ts.out, ts.reject_out, ts.reject_log):
+            if f is not None:
+                f.close()
+        ts.published = True
+        if not ts.skip:
+            self.o.on_table_done(self._table_entry(ts))
+
+    def _publish_rest(self):
+        """End of dump: the last table, then tables without rows (view stubs are gone by now)."""
+        if not self.o.on_table_done:
+            return
+        self._publish_current()
+        for ts in list(self.order):
+            self._publish(ts)
+
     # -- outputs --------------------------------------------------------------------------------
     def table_entries(self):
-        entries = []
-        for ts in self.order:
-            if ts.skip:
-                continue
-            if ts.out is None and not self.o.check_mode:
-                open(mf.data_file(self.workdir, ts.pg_schema, ts.pg_name), "wb").close()
-            warnings = ts.warnings + ["%d value(s) changed by policy %s" % (n, k)
-                                      for k, n in sorted(ts.policies.counts.items())]
-            cols = [mf.column_entry(p.name, p.source_name, p.source_type, p.pg_type, nullable=p.nullable,
-                                    identity=p.identity, default=p.default_sql, embedding=p.embedding)
-                    for p in ts.plans]
-            entries.append(mf.table_entry(
-                ts.pg_schema, ts.pg_name, source_schema=ts.table.schema, source_name=ts.table.name,
-                columns=cols, primary_key=[self.ident(c) for c in ts.table.primary_key],
-                auto_increment=ts.table.auto_increment,
-                create_sql=ts.create_sql, post_data=ts.post_data, rows=ts.rows - ts.rejected, nbytes=ts.bytes,
-                rejected=ts.rejected, warnings=warnings,
-                generated_columns=[p.name for p in ts.all_plans if p.generated_sql]))
-        return entries
+        return [self._table_entry(ts) for ts in self.order if not ts.skip]
+
+    def _table_entry(self, ts):
+        if ts.out is None and not self.o.check_mode:
+            open(mf.data_file(self.workdir, ts.pg_schema, ts.pg_name), "wb").close()
+        warnings = ts.warnings + ["%d value(s) changed by policy %s" % (n, k)
+                                  for k, n in sorted(ts.policies.counts.items())]
+        cols = [mf.column_entry(p.name, p.source_name, p.source_type, p.pg_type, nullable=p.nullable,
+                                identity=p.identity, default=p.default_sql, embedding=p.embedding)
+                for p in ts.plans]
+        return mf.table_entry(
+            ts.pg_schema, ts.pg_name, source_schema=ts.table.schema, source_name=ts.table.name,
+            columns=cols, primary_key=[self.ident(c) for c in ts.table.primary_key],
+            auto_increment=ts.table.auto_increment,
+            create_sql=ts.create_sql, post_data=ts.post_data, rows=ts.rows - ts.rejected, nbytes=ts.bytes,
+            rejected=ts.rejected, warnings=warnings,
+            generated_columns=[p.name for p in ts.all_plans if p.generated_sql])
 
 
 class _TableOutput:
@@ -484,6 +535,11 @@ def _glob(pattern, name):
     import fnmatch  # noqa: PLC0415
     return fnmatch.fnmatchcase(name, pattern)
 
+
+# statements that end the current table's data in a mysqldump (its INSERTs are followed by
+# ENABLE KEYS / UNLOCK TABLES, or directly by the next table's DROP/CREATE, a USE, a view or a routine)
+_TABLE_BOUNDARIES = frozenset(("create_table", "create_view", "create_database", "use", "drop", "lock",
+                               "alter_keys", "routine"))
 
 _HEADER_DB_RE = re.compile(rb"^-- Host: .*?Database: ([^\s]+)", re.M)
 
@@ -631,6 +687,7 @@ def run_transform(opts):
     tr = Transformer(opts)
     manifest = mf.new_manifest({"kind": "dump", "path": os.path.abspath(opts.src) if opts.src != "-" else "-",
                                 **facts}, _options_record(opts))
+    manifest.update(opts.manifest_extra)
     if not opts.check_mode:
         tr.workdir = _prepare_dest(opts)
         mf.write_manifest(tr.workdir, manifest, complete=False)
