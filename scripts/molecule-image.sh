@@ -7,7 +7,7 @@
 # The recipe version is part of the tag: change RECIPE when the tree below changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RECIPE=1
+RECIPE=2
 IMAGE="localhost/pgshift-debian12-systemd:r${RECIPE}"
 CACHE=/var/cache/pgshift/images
 TARBALL="$CACHE/pgshift-debian12-systemd-r${RECIPE}.tar.zst"
@@ -89,6 +89,9 @@ SRC
   rm -f "$root/usr/sbin/policy-rc.d"
   # Keep downloaded .debs out of the image and the lists empty: the role runs apt-get update.
   rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
+  # Test containers only: dpkg without fsync, apt without translations (faster installs).
+  echo force-unsafe-io > "$root/etc/dpkg/dpkg.cfg.d/pgshift-unsafe-io"
+  echo 'Acquire::Languages "none";' > "$root/etc/apt/apt.conf.d/99pgshift-no-translations"
   # An old mtime on the lists makes apt's cache_valid_time refresh them on first use.
   touch -d @0 "$root/var/lib/apt/lists"
   log "packing $TARBALL"
