@@ -183,3 +183,20 @@ def test_careful_path_is_strtof_exact_too():
     array_conv = make_converter({"format": "json_array"})
     assert list(array_conv.values("[0.5, %s, %s]" % (tie, above))) == [0.5, f, g]
     assert json.loads("[%s]" % tie) == [float(above)]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096])
+def test_copy_batch_converter_streams_lines_across_chunks(chunk):
+    """embedding_convert's COPY engine: COPY text in arbitrary chunks -> 'key<TAB>[...]' lines;
+    refused values and values holding a COPY escape are left (by key) to the careful path."""
+    from ansible_collections.pgshift.mysql.plugins.module_utils.embedding_sql import _BatchConverter
+
+    copy_text = (b'1\t{"0":0.5,"1":-1e-05}\n2\t{"0":NaN,"1":1}\n3\t{"0":1,\\n"1":2}\n'
+                 b'k4\t{"1":2,"0":1}\nk5\t[1,2]\n')
+    writer = _BatchConverter(make_converter({"dimensions": 2}))
+    for i in range(0, len(copy_text), chunk):
+        writer.write(memoryview(copy_text[i:i + chunk]))
+    writer.finish()
+    assert writer.output.getvalue() == b"1\t[0.5,-1e-05]\nk4\t[1,2]\n"     # k4: reordered, still valid
+    assert writer.converted == 2
+    assert writer.refused == [2, "k5"] and writer.escaped == [3]
