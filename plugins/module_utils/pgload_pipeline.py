@@ -179,6 +179,8 @@ class PipelineLoad(PgLoad):
         if missing:
             raise LoadError("load: table(s) %s were never handed to the load" % ", ".join(missing))
         self.pre_steps = pre_data_steps(self.src)
+        # the transform is done: its cores are free for index builds and FK validations in parallel
+        self.jobs = max(self.jobs, os.cpu_count() or 1)
         with self.pool.connection() as conn:
             self._run_pre_data(conn)
         try:
