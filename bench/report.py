@@ -65,6 +65,23 @@ def ratios(result):
     return out
 
 
+# Paths that must move every row: a loss there is a bug (the guide's way is expected to lose rows).
+MUST_BE_WHOLE = ("bound", "pgloader", "ours_load", "ours_dump_path", "ours_e2e", "ours_live")
+
+
+def problems(result):
+    """What makes the run exit non-zero (the table and JSON are written anyway): a measurement that
+    failed, or a path that should be lossless but is missing rows."""
+    out = []
+    for name, ds in result["datasets"].items():
+        for key, m in ds.get("measurements", {}).items():
+            for failure in m.get("failed_runs") or []:
+                out.append("%s/%s run %s failed: %s" % (name, key, failure["run"], failure["reason"][:300]))
+            if key in MUST_BE_WHOLE and m.get("status") == "ok" and m.get("rows_missing"):
+                out.append("%s/%s: %s rows missing" % (name, key, m["rows_missing"]))
+    return out
+
+
 def write(result, results_dir):
     """<mode>-<timestamp>.json (kept), latest[-quick].json and latest[-quick].md (overwritten)."""
     os.makedirs(results_dir, exist_ok=True)

@@ -469,7 +469,10 @@ def main(argv=None):
     table = report.markdown(result)
     print(table)
     bench.log("results: %s" % ", ".join(paths))
-    return 0
+    problems = report.problems(result)
+    for problem in problems:
+        bench.log("PROBLEM: " + problem)
+    return 1 if problems else 0
 
 
 def qa_dataset(bench, quick):

@@ -87,6 +87,17 @@ def test_ratios_against_goals(medians, name, value, met):
     assert entry["met"] is met
 
 
+def test_problems_are_failures_and_lost_rows_of_lossless_paths():
+    result = _result(bound=10.0, guide=5.0, ours_live=None)
+    ms = result["datasets"]["employees"]["measurements"]
+    assert report.problems(result) == []
+    ms["guide"]["rows_missing"] = 1000          # the guide's way is expected to lose rows
+    ms["bound"]["rows_missing"] = 3
+    ms["ours_live"].update(status="failed", failed_runs=[{"run": 1, "reason": "boom"}])
+    assert sorted(report.problems(result)) == ["employees/bound: 3 rows missing",
+                                               "employees/ours_live run 1 failed: boom"]
+
+
 def test_ratio_not_available_is_never_a_number():
     entry = report.ratios(_result(ours_load=None, bound=10.0))["employees"][0]
     assert entry["value"] is None and entry["met"] is None
