@@ -48,6 +48,11 @@ fi
 cache_pgvector_source || log "warning: pgvector source tarball not cached (scenarios fall back to apt-get source)"
 
 mkdir -p /var/cache/pgshift/apt-archives/partial
+# Images and tarballs of older recipes are dead weight.
+for old in $(podman images --format '{{.Repository}}:{{.Tag}}' | grep '^localhost/pgshift-debian12-systemd:' | grep -vx "$IMAGE" || true); do
+  podman image rm -f "$old" >/dev/null 2>&1 || true
+done
+find "$CACHE" -maxdepth 1 -name 'pgshift-debian12-systemd-r*.tar.zst' ! -name "$(basename "$TARBALL")" -delete 2>/dev/null || true
 if podman image exists "$IMAGE"; then
   echo "$IMAGE"
   exit 0
