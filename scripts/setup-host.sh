@@ -11,6 +11,7 @@ APT_PACKAGES=(
   pgloader
   podman runc debootstrap iptables uidmap systemd-container zstd
   time procps sudo curl ca-certificates
+  python3-psycopg2 acl  # the lab play runs modules as postgres under the system Python
 )
 PG_MAJOR=15
 BUILD_DIR=/var/cache/pgshift/build
