@@ -13,7 +13,7 @@ description:
   - O(mode=mysql) upserts the rows into the MySQL source tables (C(INSERT ... ON DUPLICATE KEY UPDATE),
     one transaction per table, foreign key checks off for the session, times in UTC).
     O(mode=file) writes the same statements to O(dest), mode 0600, for review.
-  - Values go back in the MySQL form: vectors as the embedding format of the source (JSON object,
+  - Values go back in the MySQL form; vectors as the embedding format of the source (JSON object,
     JSON array or CSV), booleans as 0/1, JSON as text, bit strings as integers, arrays as SET text.
   - Rows are streamed from PostgreSQL with a server-side cursor.
 version_added: "0.1.0"
