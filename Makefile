@@ -23,8 +23,7 @@ lab-down:
 	bash scripts/lab.sh down
 
 lint: setup
-	$(BIN)/ruff check .
-	$(BIN)/ansible-lint --offline -q
+	bash scripts/lint.sh
 
 unit: setup
 	$(BIN)/pytest -q tests/unit

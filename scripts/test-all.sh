@@ -6,8 +6,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 start=$(date +%s)
 echo "== lint"
-ruff check .
-ansible-lint --offline -q
+bash scripts/lint.sh
 echo "== pytest (unit + integration)"
 pytest -q -p no:cacheprovider tests
 echo "== molecule"
