@@ -67,6 +67,27 @@ class RowsAfterPublish(DumpSyntaxError):
         self.table_key = table_key
 
 
+# Ansible argument spec of the transform options shared by dump_transform and dump_load (documented
+# once in the doc fragment pgshift.mysql.transform).
+TRANSFORM_ARGUMENT_SPEC = {
+    "schema_mode": {"type": "str", "choices": ["create", "existing"], "default": "create"},
+    "schema_map": {"type": "dict", "default": {}},
+    "default_schema": {"type": "str"},
+    "identifier_case": {"type": "str", "choices": ["preserve", "lower"], "default": "preserve"},
+    "type_rules": {"type": "list", "elements": "dict", "default": []},
+    "strict_types": {"type": "bool", "default": False},
+    "embeddings": {"type": "list", "elements": "dict", "default": []},
+    "zero_date": {"type": "str", "default": "error"},
+    "invalid_utf8": {"type": "str", "choices": ["error", "replace"], "default": "error"},
+    "nul_bytes": {"type": "str", "choices": ["error", "strip"], "default": "error"},
+    "include_tables": {"type": "list", "elements": "str", "default": []},
+    "exclude_tables": {"type": "list", "elements": "str", "default": []},
+    "ignore_columns": {"type": "list", "elements": "str", "default": []},
+    "force": {"type": "bool", "default": False},
+    "jobs": {"type": "int"},
+}
+
+
 @dataclass
 class TransformOptions:
     src: str

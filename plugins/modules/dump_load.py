@@ -25,6 +25,7 @@ description:
 author: pgshift maintainers
 extends_documentation_fragment:
   - pgshift.mysql.postgresql
+  - pgshift.mysql.transform
 options:
   src:
     description: The dump file (plain, .gz or .zst), or C(-) for standard input.
@@ -34,91 +35,6 @@ options:
     description: The migration dir to write (the same dir M(pgshift.mysql.dump_transform) writes).
     type: path
     required: true
-  schema_mode:
-    description:
-      - C(create) builds the PostgreSQL schema from the dump's DDL.
-      - C(existing) reads the target database (through the pg_* options) and coerces values to its column
-        types, mapping columns by name (exact, then case-insensitive); data-only dumps need this mode.
-    type: str
-    choices: [create, existing]
-    default: create
-  schema_map:
-    description: MySQL database name -> PostgreSQL schema name (default the same name).
-    type: dict
-    default: {}
-  default_schema:
-    description: MySQL database of a dump with no C(USE) statement (default the dump header's database).
-    type: str
-  identifier_case:
-    description: Keep identifiers as they are, or lower-case them.
-    type: str
-    choices: [preserve, lower]
-    default: preserve
-  type_rules:
-    description:
-      - Rules tried before the defaults, first match wins. Each is a dict with C(match) (keys C(type),
-        C(column_type) regex, C(unsigned), C(length), C(auto_increment), C(table), C(column) glob),
-        C(pg_type) (template with {length} {precision} {scale}) and optional C(converter).
-    type: list
-    elements: dict
-    default: []
-  strict_types:
-    description: Fail on a column type no rule maps (default maps it to text with a warning).
-    type: bool
-    default: false
-  embeddings:
-    description:
-      - Columns holding embeddings, made C(vector(N)) or C(halfvec(N)); each a dict with C(table), C(column),
-        C(dimensions), C(type) (vector|halfvec),
-        C(format) (json_object|json_array|csv|float32_blob|mysql_vector) and C(invalid)
-        (error|null|reject; reject writes the row to C(rejects/)).
-    type: list
-    elements: dict
-    default: []
-  zero_date:
-    description: Zero dates (0000-00-00...) -> C(error), C(null), or this replacement literal.
-    type: str
-    default: error
-  invalid_utf8:
-    description: Invalid UTF-8 in text -> C(error) (names table, row and offset) or C(replace) (U+FFFD).
-    type: str
-    choices: [error, replace]
-    default: error
-  nul_bytes:
-    description: NUL bytes in text -> C(error) or C(strip).
-    type: str
-    choices: [error, strip]
-    default: error
-  include_tables:
-    description: Only these tables (globs on C(table) or C(db.table)).
-    type: list
-    elements: str
-    default: []
-  exclude_tables:
-    description: Skip these tables (globs); their rows are still read but not written.
-    type: list
-    elements: str
-    default: []
-  ignore_columns:
-    description: With O(schema_mode=existing), dump columns (C(column) or C(table.column)) allowed to have no
-      target column; their values are dropped.
-    type: list
-    elements: str
-    default: []
-  force:
-    description: Overwrite a migration dir of another dump or other options (a dir of this very dump
-      and options is resumed without it).
-    type: bool
-    default: false
-  jobs:
-    description:
-      - Processes converting INSERT statements to COPY text. The dump is read and split in one process;
-        batches of statements are converted in parallel and written in dump order, so the output is
-        byte-identical whatever the number of jobs.
-      - Default is the number of CPUs the module may use, at most 4 (each worker adds 30-45 MB of
-        memory and the reading process caps throughput near 150 MB/s); an explicit value is not capped.
-        C(1) converts everything in one process.
-    type: int
   load_jobs:
     description: Tables loaded at once (one connection each). Default 1, since the transform uses the
       other cores; raise it on hosts with many cores.
@@ -203,31 +119,18 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.connections import P
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
 from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import IF_EXISTS
 from ansible_collections.pgshift.mysql.plugins.module_utils.pgload_pipeline import migrate_dump
-from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions
+from ansible_collections.pgshift.mysql.plugins.module_utils.transform import (
+    TRANSFORM_ARGUMENT_SPEC,
+    TransformOptions,
+)
 
-TRANSFORM_OPTIONS = ("src", "dest", "schema_mode", "schema_map", "default_schema", "identifier_case",
-                     "type_rules", "strict_types", "embeddings", "zero_date", "invalid_utf8", "nul_bytes",
-                     "include_tables", "exclude_tables", "ignore_columns", "force", "jobs")
+TRANSFORM_OPTIONS = ("src", "dest", *TRANSFORM_ARGUMENT_SPEC)
 
 ARGUMENT_SPEC = dict(
     PG_ARGUMENT_SPEC,
+    **TRANSFORM_ARGUMENT_SPEC,
     src={"type": "path", "required": True},
     dest={"type": "path", "required": True},
-    schema_mode={"type": "str", "choices": ["create", "existing"], "default": "create"},
-    schema_map={"type": "dict", "default": {}},
-    default_schema={"type": "str"},
-    identifier_case={"type": "str", "choices": ["preserve", "lower"], "default": "preserve"},
-    type_rules={"type": "list", "elements": "dict", "default": []},
-    strict_types={"type": "bool", "default": False},
-    embeddings={"type": "list", "elements": "dict", "default": []},
-    zero_date={"type": "str", "default": "error"},
-    invalid_utf8={"type": "str", "choices": ["error", "replace"], "default": "error"},
-    nul_bytes={"type": "str", "choices": ["error", "strip"], "default": "error"},
-    include_tables={"type": "list", "elements": "str", "default": []},
-    exclude_tables={"type": "list", "elements": "str", "default": []},
-    ignore_columns={"type": "list", "elements": "str", "default": []},
-    force={"type": "bool", "default": False},
-    jobs={"type": "int"},
     load_jobs={"type": "int", "default": 1},
     if_exists={"type": "str", "default": "fail", "choices": list(IF_EXISTS)},
     max_rejects={"type": "int", "default": 0},

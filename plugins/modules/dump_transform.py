@@ -17,6 +17,7 @@ version_added: "0.1.0"
 author: pgshift maintainers
 extends_documentation_fragment:
   - pgshift.mysql.postgresql
+  - pgshift.mysql.transform
 options:
   src:
     description: The dump file (plain, .gz or .zst), or C(-) for standard input.
@@ -31,90 +32,6 @@ options:
     type: str
     choices: [dir, sql]
     default: dir
-  schema_mode:
-    description:
-      - C(create) builds the PostgreSQL schema from the dump's DDL.
-      - C(existing) reads the target database (through the pg_* options) and coerces values to its column
-        types, mapping columns by name (exact, then case-insensitive); data-only dumps need this mode.
-    type: str
-    choices: [create, existing]
-    default: create
-  schema_map:
-    description: MySQL database name -> PostgreSQL schema name (default the same name).
-    type: dict
-    default: {}
-  default_schema:
-    description: MySQL database of a dump with no C(USE) statement (default the dump header's database).
-    type: str
-  identifier_case:
-    description: Keep identifiers as they are, or lower-case them.
-    type: str
-    choices: [preserve, lower]
-    default: preserve
-  type_rules:
-    description:
-      - Rules tried before the defaults, first match wins. Each is a dict with C(match) (keys C(type),
-        C(column_type) regex, C(unsigned), C(length), C(auto_increment), C(table), C(column) glob),
-        C(pg_type) (template with {length} {precision} {scale}) and optional C(converter).
-    type: list
-    elements: dict
-    default: []
-  strict_types:
-    description: Fail on a column type no rule maps (default maps it to text with a warning).
-    type: bool
-    default: false
-  embeddings:
-    description:
-      - Columns holding embeddings, made C(vector(N)) or C(halfvec(N)); each a dict with C(table), C(column),
-        C(dimensions), C(type) (vector|halfvec),
-        C(format) (json_object|json_array|csv|float32_blob|mysql_vector) and C(invalid)
-        (error|null|reject; reject writes the row to C(rejects/)).
-    type: list
-    elements: dict
-    default: []
-  zero_date:
-    description: Zero dates (0000-00-00...) -> C(error), C(null), or this replacement literal.
-    type: str
-    default: error
-  invalid_utf8:
-    description: Invalid UTF-8 in text -> C(error) (names table, row and offset) or C(replace) (U+FFFD).
-    type: str
-    choices: [error, replace]
-    default: error
-  nul_bytes:
-    description: NUL bytes in text -> C(error) or C(strip).
-    type: str
-    choices: [error, strip]
-    default: error
-  include_tables:
-    description: Only these tables (globs on C(table) or C(db.table)).
-    type: list
-    elements: str
-    default: []
-  exclude_tables:
-    description: Skip these tables (globs); their rows are still read but not written.
-    type: list
-    elements: str
-    default: []
-  ignore_columns:
-    description: With O(schema_mode=existing), dump columns (C(column) or C(table.column)) allowed to have no
-      target column; their values are dropped.
-    type: list
-    elements: str
-    default: []
-  force:
-    description: Overwrite an existing migration dir or script.
-    type: bool
-    default: false
-  jobs:
-    description:
-      - Processes converting INSERT statements to COPY text. The dump is read and split in one process;
-        batches of statements are converted in parallel and written in dump order, so the output is
-        byte-identical whatever the number of jobs.
-      - Default is the number of CPUs the module may use, at most 4 (each worker adds 30-45 MB of
-        memory and the reading process caps throughput near 150 MB/s); an explicit value is not capped.
-        C(1) converts everything in one process.
-    type: int
 attributes:
   check_mode:
     support: full
@@ -204,11 +121,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgshift.mysql.plugins.module_utils.connections import PG_ARGUMENT_SPEC
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
 from ansible_collections.pgshift.mysql.plugins.module_utils.manifest import read_manifest
-from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions, run_transform
+from ansible_collections.pgshift.mysql.plugins.module_utils.transform import (
+    TRANSFORM_ARGUMENT_SPEC,
+    TransformOptions,
+    run_transform,
+)
 
-OPTION_NAMES = ("src", "dest", "format", "schema_mode", "schema_map", "default_schema", "identifier_case",
-                "type_rules", "strict_types", "embeddings", "zero_date", "invalid_utf8", "nul_bytes",
-                "include_tables", "exclude_tables", "ignore_columns", "force", "jobs")
+OPTION_NAMES = ("src", "dest", "format", *TRANSFORM_ARGUMENT_SPEC)
 
 
 def _already_done(params):
@@ -230,26 +149,11 @@ def _already_done(params):
 
 
 def main():
-    argument_spec = dict(PG_ARGUMENT_SPEC)
+    argument_spec = dict(PG_ARGUMENT_SPEC, **TRANSFORM_ARGUMENT_SPEC)
     argument_spec.update(
         src={"type": "path", "required": True},
         dest={"type": "path", "required": True},
         format={"type": "str", "choices": ["dir", "sql"], "default": "dir"},
-        schema_mode={"type": "str", "choices": ["create", "existing"], "default": "create"},
-        schema_map={"type": "dict", "default": {}},
-        default_schema={"type": "str"},
-        identifier_case={"type": "str", "choices": ["preserve", "lower"], "default": "preserve"},
-        type_rules={"type": "list", "elements": "dict", "default": []},
-        strict_types={"type": "bool", "default": False},
-        embeddings={"type": "list", "elements": "dict", "default": []},
-        zero_date={"type": "str", "default": "error"},
-        invalid_utf8={"type": "str", "choices": ["error", "replace"], "default": "error"},
-        nul_bytes={"type": "str", "choices": ["error", "strip"], "default": "error"},
-        include_tables={"type": "list", "elements": "str", "default": []},
-        exclude_tables={"type": "list", "elements": "str", "default": []},
-        ignore_columns={"type": "list", "elements": "str", "default": []},
-        force={"type": "bool", "default": False},
-        jobs={"type": "int"},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params

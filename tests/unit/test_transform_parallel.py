@@ -208,9 +208,11 @@ def test_cli_jobs(tmp_path, capsys):
 
 def test_module_documents_jobs():
     import yaml
+    from ansible_collections.pgshift.mysql.plugins.doc_fragments.transform import ModuleDocFragment
     from ansible_collections.pgshift.mysql.plugins.modules import dump_transform
     doc = yaml.safe_load(dump_transform.DOCUMENTATION)
-    assert doc["options"]["jobs"]["type"] == "int"
+    assert "pgshift.mysql.transform" in doc["extends_documentation_fragment"]
+    assert yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]["jobs"]["type"] == "int"
     assert "jobs" in yaml.safe_load(dump_transform.RETURN)
     assert "jobs" in dump_transform.OPTION_NAMES
 
