@@ -32,10 +32,14 @@ class EmployeesData:
         """Generate the TSV files and (re)load MariaDB unless both already hold this data set."""
         started = time.perf_counter()
         self.rows = employees.generate(self.tsv_dir, self.count, self.seed)
-        fp = employees.fingerprint(self.count, self.seed)
+        fp = self.fingerprint()
         if not employees.mariadb_has(self.lab.my_cnf, self.mysql_db, fp):
             employees.load_mariadb(self.lab.my_cnf, self.mysql_db, self.tsv_dir, fp)
         self.prepare_seconds = time.perf_counter() - started
+
+    def fingerprint(self):
+        """Generator version, scale and seed: the same fingerprint means the same data."""
+        return employees.fingerprint(self.count, self.seed)
 
     def tsv_path(self, table):
         return os.path.join(self.tsv_dir, table + ".tsv")

@@ -80,12 +80,12 @@ def test_guide_losses_are_counted_not_hidden(quick):
 def test_ours_rows_reflect_what_has_landed(quick):
     _, result, _ = quick
     ms = result["datasets"]["employees"]["measurements"]
-    for key in ("ours_load", "ours_dump_path", "ours_live"):
+    for key in ("ours_load", "ours_dump_path", "ours_e2e", "ours_live"):
         m = ms[key]
         if m["status"] == "ok":
             assert m["rows_missing"] == 0, (key, m["runs"])
         elif m["status"] == "not available":
-            assert "bin/pgshift" in m["reason"] or "option" in m["reason"] or "overlap" in m["reason"]
+            assert "bin/pgshift" in m["reason"] or "option" in m["reason"]
 
 
 def test_files_written_and_ratios_consistent(quick):
@@ -97,3 +97,45 @@ def test_files_written_and_ratios_consistent(quick):
             if e["value"] is not None:
                 num, den = ms[e["numerator"]]["median_seconds"], ms[e["denominator"]]["median_seconds"]
                 assert e["value"] == pytest.approx(num / den, rel=1e-2)
+
+
+@pytest.mark.parametrize("dataset", ["employees", "qa"])
+def test_end_to_end_is_migrate_dump_and_feeds_the_ratios(quick, dataset):
+    _, result, _ = quick
+    ds = result["datasets"][dataset]
+    if ds["status"] != "ok":
+        pytest.skip("data set %s not available: %s" % (dataset, ds["reason"]))
+    e2e = ds["measurements"]["ours_e2e"]
+    if e2e["status"] == "not available":
+        assert "migrate-dump" in e2e["reason"] or "cli_migrate_dump" in e2e["reason"]
+        return
+    assert e2e["status"] == "ok" and e2e["rows_missing"] == 0
+    assert set(e2e["runs"][0]["phases"]) == {"migrate_dump", "sequences"}
+    assert e2e["runs"][0]["pipeline_transform"]["mb_per_s"] > 0
+    ratios = [e for e in result["ratios"][dataset] if "end to end (c)" in e["name"]]
+    assert ratios and all(e["numerator"] == "ours_e2e" or e["denominator"] == "ours_e2e" for e in ratios)
+
+
+def test_embeddings_end_as_vectors_and_the_conversion_converts(quick):
+    _, result, _ = quick
+    ds = result["datasets"]["qa"]
+    if ds["status"] != "ok":
+        pytest.skip("qa not available: %s" % ds["reason"])
+    ms = ds["measurements"]
+    for key in ("bound", "ours_e2e", "ours_live"):
+        if ms[key]["status"] == "ok":
+            assert ms[key]["runs"][0]["embedding_type"] == "vector(%d)" % result["scale"]["qa_dims"], key
+    convert = ms["ours_convert"]
+    if convert["status"] == "ok":
+        run = convert["runs"][0]
+        assert 0 < run["converted_in_sample"] <= run["sample_rows"]
+
+
+def test_figures_have_goals_and_honest_values(quick):
+    _, result, _ = quick
+    for name, entries in result["figures"].items():
+        ms = result["datasets"][name]["measurements"]
+        for e in entries:
+            m = ms[e["measurement"]]
+            assert e["value"] == (m.get(e["field"]) if m["status"] == "ok" else None)
+            assert (e["met"] is None) == (e["value"] is None)

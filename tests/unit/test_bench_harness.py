@@ -110,6 +110,39 @@ def test_sequential_fallback_is_said():
     assert entry["denominator"] == "ours_dump_path" and "sequential" in entry["note"]
 
 
+def test_end_to_end_is_preferred_and_no_fallback_note_when_it_ran():
+    entries = report.ratios(_result(pgloader=30.0, ours_e2e=12.0, ours_dump_path=20.0, guide=60.0))
+    for name, value in (("pgloader (d) / ours end to end (c)", 2.5), ("guide / ours end to end (c)", 5.0)):
+        entry = next(e for e in entries["employees"] if e["name"] == name)
+        assert entry["denominator"] == "ours_e2e" and entry["value"] == pytest.approx(value)
+        assert "sequential" not in entry["note"]
+
+
+def test_qa_ratios_use_end_to_end_and_the_in_database_conversion():
+    result = _result(bound=10.0, ours_e2e=15.0, guide_loop=3000.0, ours_convert=10.0)
+    result["datasets"]["qa"] = result["datasets"].pop("employees")
+    entries = {e["name"]: e for e in report.ratios(result)["qa"]}
+    assert entries["ours end to end (c) / bound (embeddings)"]["value"] == pytest.approx(1.5)
+    assert entries["ours end to end (c) / bound (embeddings)"]["met"] is True
+    assert entries["guide's loop (extrapolated) / ours end to end (c)"]["value"] == pytest.approx(200.0)
+    conversion = entries["guide's loop / ours in-database conversion (both extrapolated)"]
+    assert conversion["value"] == pytest.approx(300.0) and conversion["met"] is True
+
+
+@pytest.mark.parametrize(("field_values", "met"), [
+    ({"mb_per_s": 31.0, "peak_rss_mb": 199.0}, True),
+    ({"mb_per_s": 29.9, "peak_rss_mb": 200.0}, False),
+])
+def test_single_figures_against_their_goals(field_values, met):
+    result = _result(ours_transform_1=5.0, ours_live=None)
+    result["datasets"]["employees"]["measurements"]["ours_transform_1"].update(field_values)
+    entries = {e["name"]: e for e in report.figures(result)["employees"]}
+    assert entries["transform MB/s per core (1 job)"]["met"] is met
+    assert entries["transform peak RSS MB (1 job)"]["met"] is met
+    live = entries["live path peak RSS MB"]
+    assert live["value"] is None and live["met"] is None and "not available" in live["note"]
+
+
 def test_markdown_reports_every_measurement_and_unavailable_reasons(tmp_path):
     result = _result(bound=10.0, ours_load=None)
     ds = result["datasets"]["employees"]
@@ -117,9 +150,11 @@ def test_markdown_reports_every_measurement_and_unavailable_reasons(tmp_path):
     result.update({"mode": "quick", "started_at": "2026-01-01T00:00:00+00:00", "scale": {"runs": 1},
                    "machine": {"nproc": 2, "pgloader": ["pgloader 3.6"]}})
     result["ratios"] = report.ratios(result)
+    result["figures"] = report.figures(result)
     paths = report.write(result, str(tmp_path))
     text = (tmp_path / "latest-quick.md").read_text()
     assert "| bound | 10.00 | 1.00x" in text
+    assert "| figure (goal from the issues) | value | goal | met | note |" in text
     assert "| ours_load | not available | | | | | | not landed |" in text
     assert all(os.path.exists(p) for p in paths)
     assert result["source_json"] in text
