@@ -18,8 +18,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
 APPCTL = os.path.join(ROOT, "examples", "qa_app", "qa_appctl.sh")
-# The dump path needs the dump_transform module; until it lands, the live path is exercised.
-SOURCE = "dump" if os.path.exists(os.path.join(ROOT, "plugins", "modules", "dump_transform.py")) else "live"
+# The cutover's default path: the dump, transformed and loaded overlapping (pgshift.mysql.dump_load).
+SOURCE = "dump"
 DIMENSIONS = 32
 
 pytestmark = pytest.mark.integration
@@ -31,13 +31,24 @@ def free_port():
         return s.getsockname()[1]
 
 
-def run_playbook(scenario, name, *extra, check=False):
-    argv = [PLAYBOOK, "-i", os.path.join(ROOT, "inventories", "local"), os.path.join(ROOT, "playbooks", name),
+def run_playbook(scenario, names, *extra, check=False):
+    """ansible-playbook on one or several playbooks (one process: one start-up); output kept in work/logs."""
+    names = [names] if isinstance(names, str) else list(names)
+    argv = [PLAYBOOK, "-i", os.path.join(ROOT, "inventories", "local"),
+            *[os.path.join(ROOT, "playbooks", name) for name in names],
             "-e", "@" + scenario["vars_file"], *extra]
     if check:
         argv.append("--check")
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    return subprocess.run(argv, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    # Pipelining: one process per module run instead of temp files and several shells.
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_PIPELINING="1", ANSIBLE_GATHERING="explicit")
+    result = subprocess.run(argv, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    logs = scenario["work"] / "logs"
+    logs.mkdir(exist_ok=True)
+    label = "+".join(name[:-4] for name in names) + ("-check" if check else "")
+    log = logs / ("%02d-%s.log" % (len(os.listdir(logs)), label))
+    log.write_text(" ".join(argv) + "\n" + result.stdout + "\n--- stderr\n" + result.stderr)
+    return result
 
 
 def http(scenario, path, body=None):
@@ -120,14 +131,22 @@ def assert_ok(result, what):
     assert result.returncode == 0, "%s failed:\n%s\n%s" % (what, result.stdout[-6000:], result.stderr[-3000:])
 
 
-@pytest.mark.parametrize("playbook", ["rehearsal.yml", "cutover.yml"])
-def test_check_mode_changes_nothing(scenario, mysql_connect, pg_connect, playbook):
+def work_files(scenario):
+    return sorted(name for name in os.listdir(scenario["work"]) if name != "logs")
+
+
+def test_check_mode_changes_nothing(scenario, mysql_connect, pg_connect):
+    """rehearsal.yml and cutover.yml --check in one ansible-playbook run (rollback.yml: the rollback test)."""
     before = (mysql_state(mysql_connect, scenario["db"]), pg_databases(pg_connect, scenario["db"]),
-              sorted(os.listdir(scenario["work"])))
-    result = run_playbook(scenario, playbook, "-e", "cutover_max_rehearsal_age_hours=0", check=True)
-    assert_ok(result, playbook + " --check")
+              work_files(scenario))
+    result = run_playbook(scenario, ["rehearsal.yml", "cutover.yml"],
+                          "-e", "cutover_max_rehearsal_age_hours=0", check=True)
+    assert_ok(result, "rehearsal.yml + cutover.yml --check")
+    assert "PLAY [Rehearse the migration into a scratch database]" in result.stdout
+    assert "PLAY [Cut over from MySQL to PostgreSQL]" in result.stdout
+    assert "Check mode: preflight passed; nothing was changed" in result.stdout
     after = (mysql_state(mysql_connect, scenario["db"]), pg_databases(pg_connect, scenario["db"]),
-             sorted(os.listdir(scenario["work"])))
+             work_files(scenario))
     assert after == before
     assert http(scenario, "/healthz")["backend"] == "mysql"
 
@@ -140,7 +159,10 @@ def test_rehearsal_leaves_mysql_untouched(scenario, mysql_connect, pg_connect):
     report = json.loads((scenario["work"] / "reports" / "rehearsal-latest.json").read_text())
     assert report["status"] == "passed"
     phases = {p["phase"]: p["seconds"] for p in report["phases"]}
-    assert {"verify", "sequences", "index"} <= set(phases) and all(s >= 0 for s in phases.values())
+    assert {"dump", "transform_load", "verify", "sequences", "index"} <= set(phases)  # pipelined by default
+    assert not {"transform", "load"} & set(phases)
+    assert all(s >= 0 for s in phases.values())
+    assert report["rows"] == next(p["rows"] for p in report["phases"] if p["phase"] == "transform_load") > 0
     assert report["estimated_downtime_seconds"] >= sum(phases.values())
     summary = (scenario["work"] / "reports" / "rehearsal-latest.md").read_text()
     assert summary.startswith("# pgshift rehearsal: PASSED")
