@@ -119,6 +119,7 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.connections import P
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
 from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import IF_EXISTS
 from ansible_collections.pgshift.mysql.plugins.module_utils.pgload_pipeline import migrate_dump
+from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
 from ansible_collections.pgshift.mysql.plugins.module_utils.transform import (
     TRANSFORM_ARGUMENT_SPEC,
     TransformOptions,
@@ -151,9 +152,7 @@ def main():
                               maintenance_work_mem=p["maintenance_work_mem"])
     except MigrationError as err:
         module.fail_json(msg=str(err))
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    module.exit_json(**result)
+    exit_result(module, result)
 
 
 if __name__ == "__main__":

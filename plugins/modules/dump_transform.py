@@ -121,6 +121,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgshift.mysql.plugins.module_utils.connections import PG_ARGUMENT_SPEC
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
 from ansible_collections.pgshift.mysql.plugins.module_utils.manifest import read_manifest
+from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
 from ansible_collections.pgshift.mysql.plugins.module_utils.transform import (
     TRANSFORM_ARGUMENT_SPEC,
     TransformOptions,
@@ -164,16 +165,15 @@ def main():
                                                            "rejected": t["rejected"],
                                                            "warnings": t["warnings"]}
                       for t in done["tables"]}
-            module.exit_json(changed=False, tables=tables, warnings=done["warnings"], dest=params["dest"])
+            exit_result(module, {"changed": False, "tables": tables, "warnings": done["warnings"],
+                                 "dest": params["dest"]})
         opts = TransformOptions(check_mode=module.check_mode,
                                 pg_params={k: params[k] for k in PG_ARGUMENT_SPEC},
                                 **{k: params[k] for k in OPTION_NAMES})
         result = run_transform(opts)
     except MigrationError as err:
         module.fail_json(msg=str(err))
-    for warning in result["warnings"]:
-        module.warn(warning)
-    module.exit_json(**result)
+    exit_result(module, result)
 
 
 if __name__ == "__main__":

@@ -218,6 +218,7 @@ warnings:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgshift.mysql.plugins.module_utils.connections import PG_ARGUMENT_SPEC, pg_connect
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
+from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
 
 INDEX_SPEC = {
     "method": {"type": "str", "choices": ["hnsw", "ivfflat"], "default": "hnsw"},
@@ -279,10 +280,7 @@ def main():
         module.fail_json(msg=str(err))
     except ImportError as err:
         module.fail_json(msg="embedding_convert needs psycopg2 on the managed host: %s" % err)
-    warnings = result.pop("warnings", [])
-    for warning in warnings:
-        module.warn(warning)
-    module.exit_json(warnings=warnings, **result)
+    exit_result(module, result)
 
 
 if __name__ == "__main__":

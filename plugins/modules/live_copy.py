@@ -247,6 +247,7 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.connections import (
 )
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
 from ansible_collections.pgshift.mysql.plugins.module_utils.livecopy import live_copy
+from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
 
 ARGUMENT_SPEC = dict(
     MYSQL_ARGUMENT_SPEC,
@@ -288,9 +289,7 @@ def main():
         result = live_copy(p, check_mode=module.check_mode, **{k: p[k] for k in ENGINE_OPTIONS})
     except MigrationError as err:
         module.fail_json(msg=str(err))
-    for warning in result.pop("warnings", []):  # Ansible returns them as the `warnings` key
-        module.warn(warning)
-    module.exit_json(**result)
+    exit_result(module, result)
 
 
 if __name__ == "__main__":

@@ -132,6 +132,7 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.connections import (
     PG_ARGUMENT_SPEC,
 )
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
+from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result, fail_result
 from ansible_collections.pgshift.mysql.plugins.module_utils.sequences import load_manifest
 from ansible_collections.pgshift.mysql.plugins.module_utils.verify import (
     failure_message,
@@ -165,8 +166,8 @@ def main():
     except MigrationError as err:
         module.fail_json(msg=str(err))
     if not report["ok"]:
-        module.fail_json(msg=failure_message(report), changed=False, **report)
-    module.exit_json(changed=False, **report)
+        fail_result(module, failure_message(report), dict(report, changed=False))
+    exit_result(module, dict(report, changed=False))
 
 
 if __name__ == "__main__":

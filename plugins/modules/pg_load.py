@@ -156,6 +156,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgshift.mysql.plugins.module_utils.connections import PG_ARGUMENT_SPEC
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
 from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import IF_EXISTS, load
+from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
 
 ARGUMENT_SPEC = dict(
     PG_ARGUMENT_SPEC,
@@ -178,9 +179,7 @@ def main():
                       maintenance_work_mem=p["maintenance_work_mem"], check_mode=module.check_mode)
     except MigrationError as err:
         module.fail_json(msg=str(err))
-    for warning in result.pop("warnings", []):  # Ansible returns them as the `warnings` key
-        module.warn(warning)
-    module.exit_json(**result)
+    exit_result(module, result)
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.connections import (
     pg_connect,
 )
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
+from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
 from ansible_collections.pgshift.mysql.plugins.module_utils.rollback import (
     plan_changes,
     write_back_mysql,
@@ -147,7 +148,7 @@ def main():
               "warnings": ["%s: %s" % (n, plan[n]["note"]) for n in unverifiable]}
     if module.params["mode"] == "file" and not module.check_mode:
         result["path"] = module.params["dest"]
-    module.exit_json(**result)
+    exit_result(module, result)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,7 @@ warnings:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgshift.mysql.plugins.module_utils.connections import PG_ARGUMENT_SPEC, pg_connect
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
+from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
 from ansible_collections.pgshift.mysql.plugins.module_utils.sequences import load_manifest, reset_sequences
 
 
@@ -117,11 +118,9 @@ def main():
     except MigrationError as err:
         module.fail_json(msg=str(err))
     diff = result.pop("diff")
-    for warning in result["warnings"]:
-        module.warn(warning)
     if module._diff:
         result["diff"] = diff
-    module.exit_json(**result)
+    exit_result(module, result)
 
 
 if __name__ == "__main__":
