@@ -151,19 +151,24 @@ def test_check_mode_changes_nothing(scenario, mysql_connect, pg_connect):
     assert http(scenario, "/healthz")["backend"] == "mysql"
 
 
+def assert_phases(report, names, loading_phase):
+    """The report's phases in order, each timed, the rows counted by the phase that loads."""
+    assert [p["phase"] for p in report["phases"]] == names
+    assert all(p["seconds"] >= 0 for p in report["phases"])
+    assert report["rows"] == next(p["rows"] for p in report["phases"] if p["phase"] == loading_phase) > 0
+    assert report["estimated_downtime_seconds"] >= sum(p["seconds"] for p in report["phases"])
+
+
 def test_rehearsal_leaves_mysql_untouched(scenario, mysql_connect, pg_connect):
+    """The rehearsal takes the two-step path (migration_pipeline=false); the cutover the pipelined default."""
     before = mysql_state(mysql_connect, scenario["db"])
-    result = run_playbook(scenario, "rehearsal.yml")
+    result = run_playbook(scenario, "rehearsal.yml", "-e", "migration_pipeline=false")
     assert_ok(result, "rehearsal")
     assert mysql_state(mysql_connect, scenario["db"]) == before
     report = json.loads((scenario["work"] / "reports" / "rehearsal-latest.json").read_text())
     assert report["status"] == "passed"
-    phases = {p["phase"]: p["seconds"] for p in report["phases"]}
-    assert {"dump", "transform_load", "verify", "sequences", "index"} <= set(phases)  # pipelined by default
-    assert not {"transform", "load"} & set(phases)
-    assert all(s >= 0 for s in phases.values())
-    assert report["rows"] == next(p["rows"] for p in report["phases"] if p["phase"] == "transform_load") > 0
-    assert report["estimated_downtime_seconds"] >= sum(phases.values())
+    assert_phases(report, ["dump", "transform", "load", "embeddings", "index", "sequences", "verify"], "load")
+    assert report["source"]["pipelined"] is False
     summary = (scenario["work"] / "reports" / "rehearsal-latest.md").read_text()
     assert summary.startswith("# pgshift rehearsal: PASSED")
     assert scenario["db"] + "_rehearsal" not in pg_databases(pg_connect, scenario["db"])  # scratch dropped
@@ -189,6 +194,14 @@ def test_cutover_switches_app_to_postgresql(scenario, mysql_connect, pg_connect)
     assert record["mysql"]["binlog"]["file"]
     assert record["postgresql"]["high_water_marks"]["%s.content" % scenario["db"]]["max_key"] == 20
     assert os.path.exists(record["report_path"])
+    with open(record["report_path"]) as f:
+        report = json.load(f)
+    assert report["status"] == "passed" and report["source"]["pipelined"] is True
+    assert_phases(report, ["dump", "transform_load", "embeddings", "index", "sequences", "verify"],
+                  "transform_load")
+    transform_load = report["phases"][1]
+    assert transform_load["tables"] == 4 and transform_load["rejected"] == 0
+    assert transform_load["transform_seconds"] >= 0 and transform_load["load_seconds"] >= 0
     assert len(record["smoke_tests"]) == 3
     assert mysql_state(mysql_connect, scenario["db"])["read_only"] == 1  # kept for a rollback
     conn = pg_connect(scenario["db"])
