@@ -7,9 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg"
-WORK=$ROOT/.cache/pgshift/demo
+# The demo's work dir and app port (overridable for the tests of the prerequisite checks).
+WORK=${PGSHIFT_DEMO_WORK:-$ROOT/.cache/pgshift/demo}
 RECORD=$WORK/cutover-record.json
-PORT=8089
+PORT=${PGSHIFT_DEMO_PORT:-8089}
 
 need_demo() {  # need_demo REASON: the prerequisite is missing
   printf 'make demo-rollback needs a prior `make demo` (a completed cutover of the demo):\n  %s\n' "$1" >&2

@@ -241,3 +241,27 @@ def test_rollback_brings_rows_written_on_postgresql_back(scenario, mysql_connect
     record = json.loads((scenario["work"] / "rollback-record.json").read_text())
     assert record["unverifiable"] == ["%s.app_setting" % scenario["db"]]
     assert http(scenario, "/qa/ask", {"question": "back on MySQL"})["backend"] == "mysql"
+
+
+def demo_rollback(work, port):
+    env = dict(os.environ, PGSHIFT_DEMO_WORK=str(work), PGSHIFT_DEMO_PORT=str(port))
+    return subprocess.run(["bash", os.path.join(ROOT, "scripts", "demo-rollback.sh")], check=False, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("state, reason", [
+    ({}, "no cutover record"),
+    ({"cutover-record.json": {"status": "switched"}}, "status 'switched', not 'complete'"),
+    ({"cutover-record.json": {"status": "complete"}, "rollback-record.json": {"rows": 0}},
+     "already rolled back"),
+    ({"cutover-record.json": {"status": "complete"}}, "does not answer"),
+])
+def test_demo_rollback_says_it_needs_a_prior_demo(tmp_path, state, reason):
+    for i, (name, content) in enumerate(state.items()):
+        (tmp_path / name).write_text(json.dumps(content))
+        os.utime(tmp_path / name, (1000 + i, 1000 + i))  # the rollback record is the newer one
+    result = demo_rollback(tmp_path, free_port())
+    assert result.returncode == 1
+    assert "needs a prior `make demo`" in result.stderr and reason in result.stderr
+    assert "Run `make demo` first" in result.stderr
+    assert sorted(os.listdir(tmp_path)) == sorted(state)  # nothing written
