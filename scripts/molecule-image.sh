@@ -1,17 +1,36 @@
 #!/usr/bin/env bash
-# Builds the Debian 12 systemd image the Molecule scenarios run in, without any registry:
-# debootstrap (minbase) -> zstd tarball cached under /var/cache/pgshift/images -> podman import.
-# Idempotent: returns at once when the image exists, imports from the cached tarball otherwise.
-#   scripts/molecule-image.sh            build (or reuse) the image, print its name
-#   scripts/molecule-image.sh --rebuild  throw away the cached tarball and image, build anew
-# The recipe version is part of the tag: change RECIPE when the tree below changes.
+# Builds the images the Molecule scenarios run in, without any registry:
+#  - localhost/pgshift-debian12-systemd:rN  bare Debian 12 with systemd: debootstrap (minbase) ->
+#    zstd tarball cached under $CACHE -> podman import. Scenario `default` installs everything.
+#  - localhost/pgshift-debian12-pg15:rN-pM  the same plus the packages the role installs for
+#    distro PostgreSQL 15 with pgvector from source (server, client, server-dev, compiler), so
+#    scenario `profiles` skips apt; built once from the bare image, cached as a tarball too.
+# Idempotent: returns at once when the images exist, imports from the cached tarballs otherwise.
+#   scripts/molecule-image.sh            build (or reuse) the images, print their names
+#   scripts/molecule-image.sh --rebuild  throw away the cached tarballs and images, build anew
+# The recipe versions are part of the tags: change RECIPE when the bare tree changes, PG_RECIPE
+# when the preinstalled packages change.
+# Environment (for trying the fresh-machine path without touching the real cache):
+#   PGSHIFT_IMAGE_PREFIX (localhost/pgshift-debian12), PGSHIFT_IMAGE_CACHE (/var/cache/pgshift/images),
+#   PGSHIFT_APT_ARCHIVES (/var/cache/pgshift/apt-archives: .debs shared with the scenarios).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RECIPE=2
-IMAGE="localhost/pgshift-debian12-systemd:r${RECIPE}"
-CACHE=/var/cache/pgshift/images
-TARBALL="$CACHE/pgshift-debian12-systemd-r${RECIPE}.tar.zst"
+PG_RECIPE=1
+PREFIX=${PGSHIFT_IMAGE_PREFIX:-localhost/pgshift-debian12}
+IMAGE="$PREFIX-systemd:r${RECIPE}"
+PG_IMAGE="$PREFIX-pg15:r${RECIPE}-p${PG_RECIPE}"
+CACHE=${PGSHIFT_IMAGE_CACHE:-/var/cache/pgshift/images}
+TARBALL="$CACHE/${IMAGE##*/}.tar.zst"
+TARBALL="${TARBALL/:/-}"
+PG_TARBALL="$CACHE/${PG_IMAGE##*/}.tar.zst"
+PG_TARBALL="${PG_TARBALL/:/-}"
+APT_ARCHIVES=${PGSHIFT_APT_ARCHIVES:-/var/cache/pgshift/apt-archives}
 SRC_CACHE=/var/cache/pgshift/src
+# What the role installs for install_method distro, version 15, pgvector_method source
+# (roles/postgresql_pgvector/vars/main.yml): with all of them present it runs no apt at all.
+PG_PACKAGES="ca-certificates acl python3-psycopg2 postgresql-15 postgresql-client-15
+  postgresql-server-dev-15 make gcc libc6-dev"
 
 log() { printf '[molecule-image] %s\n' "$*" >&2; }
 
@@ -40,35 +59,20 @@ cache_pgvector_source() {
   fi
 }
 
-if [ "${1:-}" = "--rebuild" ]; then
-  podman image rm -f "$IMAGE" >/dev/null 2>&1 || true
-  rm -f "$TARBALL"
-fi
-
-cache_pgvector_source || log "warning: pgvector source tarball not cached (scenarios fall back to apt-get source)"
-
-mkdir -p /var/cache/pgshift/apt-archives/partial
-# Images and tarballs of older recipes are dead weight.
-for old in $(podman images --format '{{.Repository}}:{{.Tag}}' | grep '^localhost/pgshift-debian12-systemd:' | grep -vx "$IMAGE" || true); do
-  podman image rm -f "$old" >/dev/null 2>&1 || true
-done
-find "$CACHE" -maxdepth 1 -name 'pgshift-debian12-systemd-r*.tar.zst' ! -name "$(basename "$TARBALL")" -delete 2>/dev/null || true
-if podman image exists "$IMAGE"; then
-  echo "$IMAGE"
-  exit 0
-fi
-
-mkdir -p "$CACHE" /var/cache/pgshift/apt-archives/partial
-if [ ! -s "$TARBALL" ]; then
+# The bare image's tree: debootstrap from the host's mirror, packed into $TARBALL.
+bootstrap_tarball() {
+  local MIRROR SECURITY work root
   MIRROR=$(mirror)
   SECURITY=${MIRROR%/debian}/debian-security
   work=$(mktemp -d /var/tmp/pgshift-rootfs.XXXXXX)
-  trap 'rm -rf "$work"' EXIT
-  log "debootstrap bookworm from $MIRROR (about a minute)"
-  debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,python3,sudo,ca-certificates \
-    bookworm "$work/root" "$MIRROR" >"$work/debootstrap.log" 2>&1 \
-    || { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
   root="$work/root"
+  log "debootstrap bookworm from $MIRROR (about a minute)"
+  if ! debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,python3,sudo,ca-certificates \
+      bookworm "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1; then
+    tail -n 30 "$work/debootstrap.log" >&2
+    rm -rf "$work"
+    exit 1
+  fi
   rm -f "$root/etc/apt/sources.list"
   cat > "$root/etc/apt/sources.list.d/debian.sources" <<SRC
 Types: deb
@@ -102,9 +106,74 @@ SRC
   log "packing $TARBALL"
   tar -C "$root" --numeric-owner -c . | zstd -q -T0 -3 -o "$TARBALL.tmp"
   mv "$TARBALL.tmp" "$TARBALL"
+  rm -rf "$work"
+}
+
+# import_tarball TARBALL IMAGE: a systemd image from a packed tree.
+import_tarball() {
+  log "importing $2"
+  zstd -q -d -c "$1" | podman import -q \
+    --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' - "$2" >/dev/null
+}
+
+# The PostgreSQL image's tree: the bare image with $PG_PACKAGES installed by apt in a throwaway
+# container (no init: the package scripts are told not to start anything, so the cluster the
+# postinst creates has never run and its log is empty), exported into $PG_TARBALL.
+pg_tarball() {
+  local ctr="pgshift-image-build-$$"
+  log "installing PostgreSQL 15 and the pgvector build tools into $PG_IMAGE (a few minutes)"
+  podman rm -f "$ctr" >/dev/null 2>&1 || true
+  # shellcheck disable=SC2016  # expanded inside the container
+  if ! podman run --name "$ctr" -e PG_PACKAGES="$PG_PACKAGES" \
+      -v "$APT_ARCHIVES:/var/cache/apt/archives:rw" "$IMAGE" /bin/bash -euc '
+        printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d
+        chmod 0755 /usr/sbin/policy-rc.d
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q >/dev/null
+        # shellcheck disable=SC2086
+        apt-get install -y -q --no-install-recommends $PG_PACKAGES >/dev/null
+        rm -f /usr/sbin/policy-rc.d
+        for f in /var/log/postgresql/*.log; do : > "$f"; done
+        rm -rf /var/lib/apt/lists/* /tmp/* /var/tmp/*
+        touch -d @0 /var/lib/apt/lists
+        : > /etc/machine-id' >"$CACHE/pg-image-build.log" 2>&1; then
+    tail -n 30 "$CACHE/pg-image-build.log" >&2
+    podman rm -f "$ctr" >/dev/null 2>&1 || true
+    exit 1
+  fi
+  log "packing $PG_TARBALL"
+  podman export "$ctr" | zstd -q -T0 -3 -o "$PG_TARBALL.tmp"
+  podman rm -f "$ctr" >/dev/null
+  mv "$PG_TARBALL.tmp" "$PG_TARBALL"
+}
+
+# Images and tarballs of older recipes are dead weight.
+drop_old_recipes() {
+  local old
+  for old in $(podman images --format '{{.Repository}}:{{.Tag}}' \
+               | grep -E "^($PREFIX-systemd|$PREFIX-pg15):" | grep -vxF -e "$IMAGE" -e "$PG_IMAGE" || true); do
+    podman image rm -f "$old" >/dev/null 2>&1 || true
+  done
+  find "$CACHE" -maxdepth 1 \( -name "${PREFIX##*/}-systemd-r*.tar.zst" -o -name "${PREFIX##*/}-pg15-r*.tar.zst" \) \
+    ! -name "$(basename "$TARBALL")" ! -name "$(basename "$PG_TARBALL")" -delete 2>/dev/null || true
+}
+
+if [ "${1:-}" = "--rebuild" ]; then
+  podman image rm -f "$PG_IMAGE" "$IMAGE" >/dev/null 2>&1 || true
+  rm -f "$TARBALL" "$PG_TARBALL"
 fi
 
-log "importing $IMAGE"
-zstd -q -d -c "$TARBALL" | podman import -q \
-  --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' - "$IMAGE" >/dev/null
+cache_pgvector_source || log "warning: pgvector source tarball not cached (scenarios fall back to apt-get source)"
+mkdir -p "$CACHE" "$APT_ARCHIVES/partial"
+drop_old_recipes
+
+if ! podman image exists "$IMAGE"; then
+  [ -s "$TARBALL" ] || bootstrap_tarball
+  import_tarball "$TARBALL" "$IMAGE"
+fi
+if ! podman image exists "$PG_IMAGE"; then
+  [ -s "$PG_TARBALL" ] || pg_tarball
+  import_tarball "$PG_TARBALL" "$PG_IMAGE"
+fi
 echo "$IMAGE"
+echo "$PG_IMAGE"

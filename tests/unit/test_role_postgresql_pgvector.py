@@ -239,3 +239,47 @@ def test_conf_template_quotes_values():
     assert "password_encryption = 'scram-sha-256'\n" in text
     assert "application_name = 'it''s'\n" in text
     assert "shared_buffers = '2048MB'\n" in text
+
+
+# --- the Molecule images ---------------------------------------------------------------------
+
+def _role_packages(version, pgvector_method):
+    """The list the role's install tasks work from, rendered like Ansible would."""
+    private = _load("vars", "main.yml")
+    env = _env()
+    context = {"postgresql_pgvector_version": version, "postgresql_pgvector_pgvector_method": pgvector_method,
+               "_postgresql_pgvector_base_packages": private["_postgresql_pgvector_base_packages"]}
+    context["_postgresql_pgvector_build_packages"] = [
+        env.from_string(p).render(**context) for p in private["_postgresql_pgvector_build_packages"]]
+    return yaml.safe_load(env.from_string(private["_postgresql_pgvector_packages"].strip()).render(**context))
+
+
+def _script_words(path, name):
+    """The words of a shell variable assigned NAME="..." (possibly over several lines)."""
+    with open(os.path.join(ROOT, path)) as f:
+        text = f.read()
+    start = text.index(name + '="') + len(name) + 2
+    return text[start:text.index('"', start)].split()
+
+
+def test_profiles_image_preinstalls_every_package_the_profiles_scenario_needs():
+    # Scenario `profiles` starts from the image with PostgreSQL preinstalled so that its converge
+    # skips apt; a package missing from the image would silently bring apt (minutes) back.
+    scenario = _load("molecule", "profiles", "vars", "main.yml")
+    assert scenario["postgresql_pgvector_install_method"] == "distro"
+    wanted = _role_packages(scenario["postgresql_pgvector_version"],
+                            scenario["postgresql_pgvector_pgvector_method"])
+    assert "postgresql-server-dev-15" in wanted
+    assert sorted(_script_words("scripts/molecule-image.sh", "PG_PACKAGES")) == sorted(wanted)
+
+
+@pytest.mark.parametrize("scenario, image", [("default", "systemd"), ("profiles", "pg15")])
+def test_scenarios_use_the_images_the_script_builds(scenario, image):
+    # `default` must keep the bare image: it is the scenario that proves the full install.
+    with open(os.path.join(ROOT, "scripts", "molecule-image.sh")) as f:
+        script = f.read()
+    recipe = script.split("\nRECIPE=", 1)[1].split()[0]
+    pg_recipe = script.split("\nPG_RECIPE=", 1)[1].split()[0]
+    tag = {"systemd": "r" + recipe, "pg15": "r%s-p%s" % (recipe, pg_recipe)}[image]
+    platform = _load("molecule", scenario, "molecule.yml")["platforms"][0]
+    assert platform["image"] == "localhost/pgshift-debian12-%s:%s" % (image, tag)

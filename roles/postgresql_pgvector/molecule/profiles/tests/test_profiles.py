@@ -27,9 +27,10 @@ def test_no_restart_pending(host):
 
 
 def test_server_started_exactly_three_times(host):
-    # 1: the package's postinst; 2: converge (bulk_load with wal_level minimal, shared_buffers);
-    # 3: the switch to production (wal_level replica). Idempotence and the three reload-only
-    # switches after it must not restart.
+    # 1: boot (the image's cluster was created by the package but never started, its log is
+    # empty); 2: converge (bulk_load with wal_level minimal, shared_buffers); 3: the switch to
+    # production (wal_level replica). Idempotence and the three reload-only switches after it
+    # must not restart.
     log = host.file(LOG).content_string
     assert log.count("database system is ready to accept connections") == 3, log[-3000:]
     assert log.count("received SIGHUP, reloading configuration files") >= 3
