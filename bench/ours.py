@@ -38,14 +38,18 @@ class Ours:
         self.e2e_jobs = None        # the same for migrate-dump
         self.convert_sample = 2000  # rows per run of the in-database conversion (set by the scale)
         self._ms = {}
+        self._help = {}
 
     # What is there -----------------------------------------------------------------------------
     def has(self, verb):
         return os.path.exists(os.path.join(self.root, "plugins", "module_utils", VERB_FILES[verb]))
 
     def help_text(self, verb):
-        m = harness.run([*self.bin, verb, "--help"], check=False, label="pgshift %s --help" % verb)
-        return (m.outputs[0][1] or "") + m.outputs[0][2]
+        """`bin/pgshift VERB --help`, asked once per run (it starts a Python process each time)."""
+        if verb not in self._help:
+            m = harness.run([*self.bin, verb, "--help"], check=False, label="pgshift %s --help" % verb)
+            self._help[verb] = (m.outputs[0][1] or "") + m.outputs[0][2]
+        return self._help[verb]
 
     def missing(self, *verbs):
         gone = [v for v in verbs if not self.has(v)]
@@ -365,14 +369,13 @@ class Ours:
         skip = (run * n) % max(1, total - n + 1)
         db = bench.fresh_db("ours_convert", run)
         bench.load_text_embeddings(data, db, n, skip)
-        m, report = self.convert(db, "public.content_embedding", data)
+        m, _ = self.convert(db, "public.content_embedding", data)
         converted = bench.lab.pg_query(
             db, "SELECT count(embedding) FROM public.content_embedding "
                 "WHERE pg_typeof(embedding)::text IN ('vector', 'halfvec')")[0][0]
         rec = {"seconds": round(m.seconds * total / n, 3), "sample_rows": n, "sample_first_id": skip + 1,
                "sample_seconds": round(m.seconds, 3), "converted_in_sample": converted,
-               "peak_rss_mb": round(m.peak_rss / 2**20, 1), "rows_per_s": round(n / m.seconds),
-               "engine": report.get("engine") or (report.get("convert") or {}).get("engine")}
+               "peak_rss_mb": round(m.peak_rss / 2**20, 1), "rows_per_s": round(n / m.seconds)}
         self.lab.drop_pg_database(db)
         return rec
 

@@ -162,6 +162,9 @@ def markdown(result):
                 "pgloader ?", mach.get("python"), mach.get("load_average_start"),
                 mach.get("load_average_end"), result["scale"]["runs"],
                 result.get("source_json", "the run's JSON file")), ""]
+    if result.get("partial"):
+        lines[1:1] = ["", "**PARTIAL RESULTS** (written %s; the run did not finish): rows without runs were "
+                      "not reached." % result["partial"]]
     for name, ds in result["datasets"].items():
         lines += _dataset_table(name, ds)
         lines += _ratio_table(result.get("ratios", {}).get(name, []))

@@ -52,11 +52,18 @@ class Bench:
         self.tag = "%d" % os.getpid()
         self.databases = []  # created by the attempts under way; dropped when each one ends
         self.log_lines = []
+        self.on_checkpoint = None  # writes the results so far (set by main)
 
     def log(self, msg):
         line = "[bench %s] %s" % (time.strftime("%H:%M:%S"), msg)
         self.log_lines.append(line)
         print(line, file=sys.stderr, flush=True)
+
+    def checkpoint(self, where):
+        """After every round: the results so far on disk, marked partial, so a run cut short (time
+        limit, kill) still leaves every figure measured up to then."""
+        if self.on_checkpoint:
+            self.on_checkpoint(where)
 
     # One fresh PostgreSQL database per run ----------------------------------------------------
     def fresh_db(self, key, run):
@@ -456,6 +463,7 @@ def run_dataset(bench, data, ms):
         bench.measure(ms["guide"], run, lambda r: bench.guide(data, guide_dump, r))
         if "guide_loop" in ms:
             bench.measure(ms["guide_loop"], run, lambda r: bench.guide_loop(data, r))
+        bench.checkpoint("%s: round %d of %d" % (data.name, run + 1, runs))
 
 
 def main(argv=None):
@@ -486,16 +494,30 @@ def main(argv=None):
         datasets.append(EmployeesData(lab, work, bench.scale["employees"], quick=args.quick))
     if args.only in (None, "qa"):
         datasets.append(qa_dataset(bench, args.quick))
-    for data in datasets:
-        result["datasets"][data.name] = run_one(bench, data)
-    result["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    result["duration_seconds"] = round(time.time() - started, 1)
-    result["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
-    result["ratios"] = report.ratios(result)
-    result["figures"] = report.figures(result)
     results_dir = args.results_dir or (os.path.join(work, "results") if args.quick
                                        else os.path.join(HERE, "results"))
-    paths = report.write(result, results_dir)
+    live = {}   # data set -> its measurements dict, while it runs
+
+    def finish(partial_at=None):
+        for name, ms in live.items():
+            _fill_measurements(result["datasets"][name], ms)
+        result["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        result["duration_seconds"] = round(time.time() - started, 1)
+        result["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+        result["partial"] = partial_at
+        result["ratios"] = report.ratios(result)
+        result["figures"] = report.figures(result)
+        return report.write(result, results_dir)
+
+    bench.on_checkpoint = lambda where: (finish(partial_at="after " + where),
+                                         bench.log("partial results written (after %s)" % where))
+    for data in datasets:
+        ms = {}
+        entry = result["datasets"][data.name] = {"status": "running", "measurements": {}}
+        if prepare_one(bench, data, entry):
+            live[data.name] = ms
+            run_dataset(bench, data, ms)
+    paths = finish()
     table = report.markdown(result)
     print(table)
     bench.log("results: %s" % ", ".join(paths))
@@ -513,9 +535,8 @@ def qa_dataset(bench, quick):
                   dims=bench.scale["qa_dims"], quick=quick)
 
 
-def run_one(bench, data):
-    ms = {}
-    entry = {"measurements": {}}
+def prepare_one(bench, data, entry):
+    """The data set generated and loaded (or reused): True, or its entry says why not."""
     try:
         bench.log("%s: preparing the data set" % data.name)
         data.prepare()
@@ -523,15 +544,17 @@ def run_one(bench, data):
         entry["status"] = NOT_AVAILABLE
         entry["reason"] = "%s: %s" % (type(err).__name__, str(err)[:1000])
         bench.log("%s: %s" % (data.name, entry["reason"]))
-        return entry
+        return False
     entry.update({"status": "ok", "mysql_database": data.mysql_db, "rows": data.rows,
                   "rows_total": data.total_rows(), "prepare_seconds": round(data.prepare_seconds, 1)})
-    run_dataset(bench, data, ms)
+    return True
+
+
+def _fill_measurements(entry, ms):
     entry["measurements"] = {k: m.as_dict() for k, m in ms.items()}
-    dump = entry["measurements"]["mysqldump"]
+    dump = entry["measurements"].get("mysqldump") or {}
     if dump.get("runs"):
         entry["dump_bytes"] = dump["runs"][-1]["bytes"]
-    return entry
 
 
 if __name__ == "__main__":

@@ -215,3 +215,16 @@ def test_pgloader_credentials_live_in_a_private_file_only(tmp_path):
 ])
 def test_only_server_restarts_are_retried(reason, retry):
     assert bench_run._server_went_away(reason) is retry
+
+
+def test_partial_results_say_so(tmp_path):
+    result = _result(bound=10.0)
+    result["datasets"]["employees"].update({"status": "ok", "rows_total": 1000, "dump_bytes": 2**20})
+    result.update({"mode": "full", "started_at": "2026-01-01T00:00:00+00:00", "scale": {"runs": 3},
+                   "machine": {"nproc": 2}, "partial": "after employees: round 1 of 3"})
+    result["ratios"] = report.ratios(result)
+    report.write(result, str(tmp_path))
+    text = (tmp_path / "latest.md").read_text()
+    assert "**PARTIAL RESULTS** (written after employees: round 1 of 3" in text
+    del result["partial"]
+    assert "PARTIAL" not in report.markdown(result)
