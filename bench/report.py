@@ -162,6 +162,10 @@ def markdown(result):
                 "pgloader ?", mach.get("python"), mach.get("load_average_start"),
                 mach.get("load_average_end"), result["scale"]["runs"],
                 result.get("source_json", "the run's JSON file")), ""]
+    rounds = mach.get("load_average_by_round") or []
+    if rounds:
+        lines[2] += " 1-minute load average after each round: %s." % ", ".join(
+            "%s %s" % (r["after"], r["load"][0]) for r in rounds)
     if result.get("partial"):
         lines[1:1] = ["", "**PARTIAL RESULTS** (written %s; the run did not finish): rows without runs were "
                       "not reached." % result["partial"]]

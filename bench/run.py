@@ -509,8 +509,13 @@ def main(argv=None):
         result["figures"] = report.figures(result)
         return report.write(result, results_dir)
 
-    bench.on_checkpoint = lambda where: (finish(partial_at="after " + where),
-                                         bench.log("partial results written (after %s)" % where))
+    def checkpoint(where):
+        load = [round(x, 2) for x in os.getloadavg()]
+        result["machine"].setdefault("load_average_by_round", []).append({"after": where, "load": load})
+        finish(partial_at="after " + where)
+        bench.log("partial results written (after %s; load average %s)" % (where, load))
+
+    bench.on_checkpoint = checkpoint
     for data in datasets:
         ms = {}
         entry = result["datasets"][data.name] = {"status": "running", "measurements": {}}
