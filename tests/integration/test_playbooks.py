@@ -8,6 +8,7 @@ PostgreSQL -> rollback brings them back into MySQL with the app on MySQL.
 """
 import json
 import os
+import re
 import socket
 import subprocess
 import urllib.request
@@ -218,6 +219,9 @@ def test_rollback_brings_rows_written_on_postgresql_back(scenario, mysql_connect
     before = mysql_state(mysql_connect, scenario["db"])
     result = run_playbook(scenario, "rollback.yml", check=True)
     assert_ok(result, "rollback --check")
+    assert "Check mode: nothing was changed" in result.stdout
+    planned = re.search(r"A rollback would write back (\d+) rows", result.stdout)
+    assert planned, result.stdout[-3000:]
     assert mysql_state(mysql_connect, scenario["db"]) == before
     assert http(scenario, "/healthz")["backend"] == "postgresql"
 
@@ -239,6 +243,7 @@ def test_rollback_brings_rows_written_on_postgresql_back(scenario, mysql_connect
     assert len(embeddings) == 2
     assert all(sorted(e, key=int) == [str(i) for i in range(DIMENSIONS)] for e in embeddings)
     record = json.loads((scenario["work"] / "rollback-record.json").read_text())
+    assert int(record["rows"]) == int(planned.group(1)) >= 4  # what --check announced was written
     assert record["unverifiable"] == ["%s.app_setting" % scenario["db"]]
     assert http(scenario, "/qa/ask", {"question": "back on MySQL"})["backend"] == "mysql"
 
