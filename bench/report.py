@@ -156,11 +156,12 @@ def markdown(result):
     lines = ["### Benchmark (%s run, %s)" % (result["mode"], result["started_at"]), "",
              "Machine: %s cores (%s), %s GB RAM; MariaDB %s, PostgreSQL %s, pgvector %s, %s, Python %s. "
              "Load average at start %s, at end %s (shared machine: other work may run). "
-             "Runs per measurement: %s (median). Every figure comes from %s."
+             "Runs per measurement: %s (median). The whole run took %s. Every figure comes from %s."
              % (mach["nproc"], mach.get("cpu"), mach.get("memory_gb"), mach.get("mariadb"),
                 mach.get("postgresql"), mach.get("pgvector"), " ".join(mach.get("pgloader") or []) or
                 "pgloader ?", mach.get("python"), mach.get("load_average_start"),
                 mach.get("load_average_end"), result["scale"]["runs"],
+                _minutes(result.get("duration_seconds")),
                 result.get("source_json", "the run's JSON file")), ""]
     rounds = mach.get("load_average_by_round") or []
     if rounds:
@@ -174,6 +175,10 @@ def markdown(result):
         lines += _ratio_table(result.get("ratios", {}).get(name, []))
         lines += _figure_table(result.get("figures", {}).get(name, []))
     return "\n".join(lines) + "\n"
+
+
+def _minutes(seconds):
+    return "%.1f min" % (seconds / 60) if seconds else "?"
 
 
 def _dataset_table(name, ds):
@@ -191,9 +196,7 @@ def _dataset_table(name, ds):
             continue
         sec = m.get("median_seconds")
         vs = _fmt(sec / bound) + "x" if bound and sec else "–"
-        mbps = m.get("mb_per_s")
-        if m.get("runs") and "mb_per_s_per_core" in m["runs"][0]:
-            mbps = m["runs"][0]["mb_per_s"]
+        mbps = m.get("mb_per_s")  # the median over the runs, like the seconds
         out.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
             m["label"], _fmt(sec), vs, _fmt(m.get("peak_rss_mb"), 0), _fmt(m.get("rows_per_s")),
             _fmt(mbps, 1), _fmt(m.get("rows_missing")), _cell(_notes(m))))
