@@ -52,6 +52,15 @@ from .pgload_sql import (
 )
 
 IF_EXISTS = ("fail", "truncate", "drop")
+
+# Ansible argument spec of the load options shared by pg_load and dump_load (documented once in the
+# doc fragment pgshift.mysql.load).
+LOAD_ARGUMENT_SPEC = {
+    "if_exists": {"type": "str", "default": "fail", "choices": list(IF_EXISTS)},
+    "max_rejects": {"type": "int", "default": 0},
+    "post_data": {"type": "bool", "default": True},
+    "maintenance_work_mem": {"type": "str", "default": "512MB"},
+}
 STATE_FILE = "load-state.json"
 PARALLEL_KINDS = ("primary_key", "unique", "index")
 PROGRESS_SECONDS = 2.0

@@ -26,6 +26,7 @@ author: pgshift maintainers
 extends_documentation_fragment:
   - pgshift.mysql.postgresql
   - pgshift.mysql.transform
+  - pgshift.mysql.load
 options:
   src:
     description: The dump file (plain, .gz or .zst), or C(-) for standard input.
@@ -40,24 +41,6 @@ options:
       other cores; raise it on hosts with many cores.
     type: int
     default: 1
-  if_exists:
-    description: What to do with a target table that exists and was not loaded from this dump (as in
-      M(pgshift.mysql.pg_load)).
-    type: str
-    default: fail
-    choices: [fail, truncate, drop]
-  max_rejects:
-    description: Rows per table PostgreSQL may refuse before the task fails (as in M(pgshift.mysql.pg_load)).
-    type: int
-    default: 0
-  post_data:
-    description: Create keys, indexes, foreign keys, triggers, comments and views after the data.
-    type: bool
-    default: true
-  maintenance_work_mem:
-    description: maintenance_work_mem of the load's sessions (index builds, FK validation).
-    type: str
-    default: 512MB
 attributes:
   check_mode:
     support: full
@@ -117,7 +100,7 @@ dest:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgshift.mysql.plugins.module_utils.connections import PG_ARGUMENT_SPEC
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import IF_EXISTS
+from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import LOAD_ARGUMENT_SPEC
 from ansible_collections.pgshift.mysql.plugins.module_utils.pgload_pipeline import migrate_dump
 from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
 from ansible_collections.pgshift.mysql.plugins.module_utils.transform import (
@@ -133,10 +116,7 @@ ARGUMENT_SPEC = dict(
     src={"type": "path", "required": True},
     dest={"type": "path", "required": True},
     load_jobs={"type": "int", "default": 1},
-    if_exists={"type": "str", "default": "fail", "choices": list(IF_EXISTS)},
-    max_rejects={"type": "int", "default": 0},
-    post_data={"type": "bool", "default": True},
-    maintenance_work_mem={"type": "str", "default": "512MB"},
+    **LOAD_ARGUMENT_SPEC,
 )
 
 

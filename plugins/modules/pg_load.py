@@ -27,6 +27,7 @@ description:
 author: pgshift maintainers
 extends_documentation_fragment:
   - pgshift.mysql.postgresql
+  - pgshift.mysql.load
 options:
   src:
     description: The migration dir.
@@ -36,31 +37,10 @@ options:
     description: Tables loaded (and indexes built) in parallel, one connection each. Default is the
       number of CPU cores of the host running the module.
     type: int
-  if_exists:
-    description:
-      - What to do with a target table that exists and was not loaded from this migration dir.
-      - V(fail) stops before writing anything; V(truncate) empties it in the load transaction (keeping its
-        indexes and grants); V(drop) drops it (C(CASCADE)) and recreates it from the manifest.
-    type: str
-    default: fail
-    choices: [fail, truncate, drop]
-  max_rejects:
-    description: Rows per table PostgreSQL may refuse before the task fails. Refused rows go to the reject
-      file; 0 fails on the first one.
-    type: int
-    default: 0
   tables:
     description: Load only these tables (C(schema.table) or C(table)). Views are then not created.
     type: list
     elements: str
-  post_data:
-    description: Create keys, indexes, foreign keys, triggers, comments and views after the data.
-    type: bool
-    default: true
-  maintenance_work_mem:
-    description: maintenance_work_mem of the load's sessions (index builds, FK validation).
-    type: str
-    default: 512MB
 attributes:
   check_mode:
     support: full
@@ -155,18 +135,15 @@ manifest_id:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgshift.mysql.plugins.module_utils.connections import PG_ARGUMENT_SPEC
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import IF_EXISTS, load
+from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import LOAD_ARGUMENT_SPEC, load
 from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
 
 ARGUMENT_SPEC = dict(
     PG_ARGUMENT_SPEC,
     src={"type": "path", "required": True},
     jobs={"type": "int"},
-    if_exists={"type": "str", "default": "fail", "choices": list(IF_EXISTS)},
-    max_rejects={"type": "int", "default": 0},
     tables={"type": "list", "elements": "str"},
-    post_data={"type": "bool", "default": True},
-    maintenance_work_mem={"type": "str", "default": "512MB"},
+    **LOAD_ARGUMENT_SPEC,
 )
 
 

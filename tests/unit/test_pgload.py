@@ -204,18 +204,28 @@ def test_reject_writer_keeps_lines_verbatim_and_logs_line_numbers(tmp_path):
 
 # ---------------------------------------------------------------- the module and the console command
 
-def _documented_options():
+def _documented_options(module):
+    """The module's options as ansible-doc shows them: its own plus those of its doc fragments."""
+    import importlib
+
     import yaml
-    from ansible_collections.pgshift.mysql.plugins.doc_fragments.postgresql import ModuleDocFragment
-    from ansible_collections.pgshift.mysql.plugins.modules import pg_load
 
-    options = dict(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
-    options.update(yaml.safe_load(pg_load.DOCUMENTATION)["options"])
-    return options, pg_load.ARGUMENT_SPEC
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    options = {}
+    for fragment in doc.get("extends_documentation_fragment", []):
+        name = fragment.rsplit(".", 1)[1]
+        frag = importlib.import_module("ansible_collections.pgshift.mysql.plugins.doc_fragments." + name)
+        options.update(yaml.safe_load(frag.ModuleDocFragment.DOCUMENTATION)["options"])
+    options.update(doc["options"])
+    return options, module.ARGUMENT_SPEC
 
 
-def test_module_documents_exactly_its_arguments():
-    documented, spec = _documented_options()
+@pytest.mark.parametrize("module_name", ["pg_load", "dump_load"])
+def test_module_documents_exactly_its_arguments(module_name):
+    import importlib
+
+    module = importlib.import_module("ansible_collections.pgshift.mysql.plugins.modules." + module_name)
+    documented, spec = _documented_options(module)
     assert set(documented) == set(spec)
     for name, arg in spec.items():
         doc = documented[name]
