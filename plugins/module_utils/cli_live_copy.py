@@ -14,8 +14,8 @@ Progress on stderr (when a TTY, or --progress); the final JSON report on stdout.
 """
 import argparse
 import json
-import sys
 
+from .cli_common import progress_printer, report
 from .errors import MigrationError
 from .live_snapshot import MODES
 from .livecopy import live_copy
@@ -72,15 +72,9 @@ def connection_params(args):
 
 def main(argv):
     args = build_parser().parse_args(argv)
-    show_progress = args.progress or sys.stderr.isatty()
-
-    def progress(message):
-        sys.stderr.write(message + "\n")
-        sys.stderr.flush()
-
-    try:
+    def run():
         embeddings = json.loads(args.embeddings) if args.embeddings else None
-        result = live_copy(
+        return live_copy(
             connection_params(args), databases=args.databases, dest=args.dest, jobs=args.jobs,
             snapshot=args.snapshot, if_exists=args.if_exists, max_rejects=args.max_rejects,
             zero_date=args.zero_date, nul_bytes=args.nul_bytes, invalid_utf8=args.invalid_utf8,
@@ -90,12 +84,6 @@ def main(argv):
             ignore_columns=args.ignore_columns,
             mysql_client=args.mysql_client, post_data=args.post_data,
             maintenance_work_mem=args.maintenance_work_mem, check_mode=args.check,
-            progress=progress if show_progress else None)
-    except (MigrationError, ValueError) as err:
-        sys.stderr.write("pgshift live-copy: %s\n" % err)
-        json.dump({"failed": True, "msg": str(err)}, sys.stdout)
-        sys.stdout.write("\n")
-        return 1
-    json.dump(result, sys.stdout, indent=1, default=str)
-    sys.stdout.write("\n")
-    return 0
+            progress=progress_printer(args.progress))
+    # ValueError: --embeddings that is not JSON
+    return report("live-copy", run, errors=(MigrationError, ValueError))

@@ -9,10 +9,8 @@ report on stdout. Exit 0 on success, 1 on a failure the user can act on (message
 JSON as "msg").
 """
 import argparse
-import json
-import sys
 
-from .errors import MigrationError
+from .cli_common import progress_printer, report
 from .pgload import IF_EXISTS, load
 
 
@@ -46,22 +44,8 @@ def connection_params(args):
 
 def main(argv):
     args = build_parser().parse_args(argv)
-    show_progress = args.progress or sys.stderr.isatty()
-
-    def progress(message):
-        sys.stderr.write(message + "\n")
-        sys.stderr.flush()
-
-    try:
-        result = load(connection_params(args), args.src, jobs=args.jobs, if_exists=args.if_exists,
-                      max_rejects=args.max_rejects, tables=args.tables, post_data=args.post_data,
-                      maintenance_work_mem=args.maintenance_work_mem, check_mode=args.check,
-                      progress=progress if show_progress else None)
-    except MigrationError as err:
-        sys.stderr.write("pgshift load: %s\n" % err)
-        json.dump({"failed": True, "msg": str(err)}, sys.stdout)
-        sys.stdout.write("\n")
-        return 1
-    json.dump(result, sys.stdout, indent=1, default=str)
-    sys.stdout.write("\n")
-    return 0
+    return report("load", lambda: load(
+        connection_params(args), args.src, jobs=args.jobs, if_exists=args.if_exists,
+        max_rejects=args.max_rejects, tables=args.tables, post_data=args.post_data,
+        maintenance_work_mem=args.maintenance_work_mem, check_mode=args.check,
+        progress=progress_printer(args.progress)))

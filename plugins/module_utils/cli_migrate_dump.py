@@ -12,12 +12,11 @@ command line (--pg-passfile, --pg-service or libpq's environment). Progress on s
 --progress); the final JSON report on stdout; exit 1 on a failure (message on stderr and as "msg").
 """
 import json
-import sys
 
+from .cli_common import progress_printer, report
 from .cli_load import connection_params
 from .cli_transform import _parser as transform_parser
 from .cli_transform import options_from_args
-from .errors import MigrationError
 from .pgload import IF_EXISTS
 from .pgload_pipeline import migrate_dump
 
@@ -44,23 +43,8 @@ def main(argv):
     if args.options_json:
         with open(args.options_json, encoding="utf-8") as f:
             extra = json.load(f)
-    show = args.progress or sys.stderr.isatty()
-
-    def say(message):
-        sys.stderr.write(message + "\n")
-        sys.stderr.flush()
-
     opts = options_from_args(args, extra, None)
-    try:
-        result = migrate_dump(connection_params(args), opts, load_jobs=args.load_jobs,
-                              if_exists=args.if_exists, max_rejects=args.max_rejects,
-                              post_data=args.post_data, maintenance_work_mem=args.maintenance_work_mem,
-                              progress=say if show else None)
-    except MigrationError as err:
-        sys.stderr.write("pgshift migrate-dump: %s\n" % err)
-        json.dump({"failed": True, "msg": str(err)}, sys.stdout)
-        sys.stdout.write("\n")
-        return 1
-    json.dump(result, sys.stdout, indent=1, default=str)
-    sys.stdout.write("\n")
-    return 0
+    return report("migrate-dump", lambda: migrate_dump(
+        connection_params(args), opts, load_jobs=args.load_jobs, if_exists=args.if_exists,
+        max_rejects=args.max_rejects, post_data=args.post_data,
+        maintenance_work_mem=args.maintenance_work_mem, progress=progress_printer(args.progress)))
