@@ -1,83 +1,24 @@
 """End to end: sakila and world into MariaDB, mariadb-dump, transform, pg_load; then migration_verify
 passes on every table and sequence_reset puts every identity at MariaDB's AUTO_INCREMENT."""
-import os
-import re
-import subprocess
-import uuid
 
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import load
 from ansible_collections.pgshift.mysql.plugins.module_utils.sequences import load_manifest, reset_sequences
-from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions, run_transform
 from ansible_collections.pgshift.mysql.plugins.module_utils.verify import failure_message, verify
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MY_CNF = os.path.join(ROOT, ".lab", "my.cnf")
-
-
-def _mariadb(database, path, rename=None):
-    proc = subprocess.Popen(["mariadb", "--defaults-extra-file=" + MY_CNF, "--default-character-set=utf8mb4",
-                             *([database] if database else [])],
-                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    with open(path, "rb") as f:
-        for line in f:
-            proc.stdin.write(re.sub(rb"\bsakila\b", rename.encode(), line) if rename else line)
-    proc.stdin.close()
-    err = proc.stderr.read()
-    assert proc.wait() == 0, err.decode(errors="replace")
-
-
-def _dump(database, path):
-    with open(path, "wb") as out:
-        run = subprocess.run(["mariadb-dump", "--defaults-extra-file=" + MY_CNF, "--single-transaction",
-                              "--hex-blob", database], stdout=out, stderr=subprocess.PIPE, check=False)
-    assert run.returncode == 0, run.stderr.decode(errors="replace")
+from test_pg_load_e2e import MY_CNF, migrated  # noqa: F401  (migrated: the shared module fixture)
 
 
 @pytest.fixture(scope="module")
-def migrated(lab, shared_data, mysql_connect, pg_connect, tmp_path_factory):
-    my, pg = mysql_connect(), pg_connect()
-    pg.autocommit = True
-    made_my, made_pg, out = [], [], {}
-    try:
-        for name in ("world", "sakila"):
-            my_db, pg_db = "t_%s_%s" % (name, uuid.uuid4().hex[:8]), "t_%s_%s" % (name, uuid.uuid4().hex[:8])
-            made_my.append(my_db)
-            with my.cursor() as cur:
-                cur.execute("CREATE DATABASE `%s` CHARACTER SET utf8mb4" % my_db)
-            if name == "world":
-                _mariadb(my_db, os.path.join(shared_data, "world", "world-mariadb-mysqldump.sql"))
-            else:
-                for part in ("sakila-mv-schema.sql", "sakila-mv-data.sql"):
-                    _mariadb(None, os.path.join(shared_data, "sakila", part), rename=my_db)
-            work = tmp_path_factory.mktemp(name)
-            _dump(my_db, str(work / "dump.sql"))
-            dest = str(work / "mig")
-            run_transform(TransformOptions(src=str(work / "dump.sql"), dest=dest, schema_map={my_db: name}))
-            with pg.cursor() as cur:
-                cur.execute('CREATE DATABASE "%s"' % pg_db)
-            made_pg.append(pg_db)
-            p = lab["postgresql"]
-            params = {"pg_host": p["host"], "pg_port": p["port"], "pg_user": p["user"],
-                      "pg_passfile": p["passfile"], "pg_database": pg_db}
-            load(params, dest, jobs=2)
-            out[name] = {"my_db": my_db, "pg_db": pg_db, "dest": dest, "pg": params,
-                         "mysql": {"mysql_defaults_file": MY_CNF}}
-        yield out
-    finally:
-        with my.cursor() as cur:
-            for db in made_my:
-                cur.execute("DROP DATABASE IF EXISTS `%s`" % db)
-        with pg.cursor() as cur:
-            for db in made_pg:
-                cur.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % db)
-        my.close()
-        pg.close()
+def sources(request):
+    """world and sakila in MariaDB, dumped, transformed and loaded (test_pg_load_e2e's fixture)."""
+    loaded = request.getfixturevalue("migrated")
+    return {name: {"my_db": my_db, "pg_db": pg_db, "dest": dest, "pg": params,
+                   "mysql": {"mysql_defaults_file": MY_CNF}}
+            for name, (my_db, pg_db, dest, params, _result) in loaded.items()}
 
 
 @pytest.mark.parametrize("name", ["world", "sakila"])
-def test_verify_passes_after_transform_and_load(migrated, name):
-    m = migrated[name]
+def test_verify_passes_after_transform_and_load(sources, name):
+    m = sources[name]
     manifest = load_manifest(m["dest"])
     report = verify(m["mysql"], m["pg"], manifest, chunk_rows=1000)
     assert report["ok"], failure_message(report)
@@ -87,8 +28,8 @@ def test_verify_passes_after_transform_and_load(migrated, name):
 
 
 @pytest.mark.parametrize("name", ["world", "sakila"])
-def test_verify_catches_a_change_after_load(migrated, pg_connect, name):
-    m = migrated[name]
+def test_verify_catches_a_change_after_load(sources, pg_connect, name):
+    m = sources[name]
     table, key, column = {"world": ("city", "ID", "Population"),
                           "sakila": ("payment", "payment_id", "amount")}[name]
     pg = pg_connect(m["pg_db"])
@@ -106,8 +47,8 @@ def test_verify_catches_a_change_after_load(migrated, pg_connect, name):
 
 
 @pytest.mark.parametrize("name", ["world", "sakila"])
-def test_sequence_reset_matches_mariadb_auto_increment(migrated, mysql_connect, pg_connect, name):
-    m = migrated[name]
+def test_sequence_reset_matches_mariadb_auto_increment(sources, mysql_connect, pg_connect, name):
+    m = sources[name]
     manifest = load_manifest(m["dest"])
     my = mysql_connect(m["my_db"])
     with my.cursor() as cur:
