@@ -29,6 +29,8 @@ from .errors import MigrationError
 MASK64 = (1 << 64) - 1
 LEAF_ROWS = 256
 SEGMENT_CHUNKS = 64
+DIGEST_SEGMENT_CHUNKS = 16          # chunk digests per query (UNION ALL): several queries per job
+CHUNK_TEXT_BYTES = 16 << 20         # target size of one chunk's text for chunk digests
 NULL_MARK = "\\N"
 DISPLAY_LIMIT = 200
 
@@ -126,13 +128,18 @@ PG = PGDialect()
 # ---------------------------------------------------------------------------------------------
 # connections: a small pool per side, sessions set for canonical output
 
-MYSQL_SESSION = ["SET SESSION time_zone = '+00:00'", "SET SESSION TRANSACTION READ ONLY"]
+# group_concat_max_len: room for a whole chunk's text (chunks are sized to CHUNK_TEXT_BYTES; a
+# truncated chunk raises warning 1260 and is checked row by row instead)
+GROUP_CONCAT_MAX = 256 << 20
+MYSQL_SESSION = ["SET SESSION time_zone = '+00:00'", "SET SESSION TRANSACTION READ ONLY",
+                 "SET SESSION group_concat_max_len = %d" % GROUP_CONCAT_MAX]
+# JIT off: compiling the canonical expressions costs more than it saves on chunk-sized queries.
 # No parallel workers: verify already runs MySQL and PostgreSQL side by side, and the planner
 # (which cannot estimate the number of chunk buckets) otherwise sorts every row of the segment
 # for a parallel GroupAggregate, spilling to disk. work_mem keeps the bucket HashAggregate in memory.
 PG_SESSION = ["SET TimeZone = 'UTC'", "SET DateStyle = 'ISO, YMD'", "SET extra_float_digits = 1",
               "SET bytea_output = 'hex'", "SET statement_timeout = 0",
-              "SET max_parallel_workers_per_gather = 0", "SET work_mem = '64MB'"]
+              "SET max_parallel_workers_per_gather = 0", "SET work_mem = '64MB'", "SET jit = off"]
 
 
 class Side:
@@ -159,12 +166,16 @@ class Side:
                 self._all.append(conn)
             return conn
 
-    def query(self, sql):
+    def query(self, sql, warnings=None):
+        """All rows of sql; MySQL warnings (code, message) are appended to the list warnings."""
         conn = self._get()
         try:
             with conn.cursor() as cur:
                 cur.execute(sql)
                 rows = cur.fetchall()
+                if warnings is not None and getattr(cur, "warning_count", 0):
+                    cur.execute("SHOW WARNINGS")
+                    warnings.extend((int(w[1]), w[2]) for w in cur.fetchall())
             if self.dialect is PG:
                 conn.rollback()
             return rows
@@ -261,6 +272,7 @@ class TablePlan:
     sql_cols: list = field(default_factory=list)
     exprs: dict = field(default_factory=dict)
     py_canon: list = field(default_factory=list)
+    my_primary: list = field(default_factory=list)    # MySQL's PRIMARY KEY columns (source names)
 
     def source(self, side):
         if side.dialect is MY:
@@ -332,6 +344,7 @@ def build_plan(my, pg, table, options, floats=None):
         c.name for s in mysql_primary_key(my, *my_name) for c in columns if c.source_name == s]
     pk = [by_name[n] for n in pk_names if n in by_name]
     plan = TablePlan(key=key, my_name=my_name, pg_name=pg_name, columns=columns, pk=pk)
+    plan.my_primary = mysql_primary_key(my, *my_name)
     _choose_strategy(plan)
     _build_exprs(plan, options)
     return plan
@@ -370,7 +383,31 @@ def _build_exprs(plan, options):
             "py_raw": [cn.my_raw(c) if side is MY else cn.pg_raw(c) for c in plan.py_cols],
             "all_raw": [cn.my_raw(c) if side is MY else cn.pg_raw(c) for c in plan.columns],
             "canon": {c.name: (expr(c, options), is_null(c)) for c in plan.sql_cols},
+            "order": [_order_expr(side, c, expr(c, options)) for c in plan.pk],
         }
+
+
+# Key kinds both engines order the same way by value; other key columns (text, enum/set, bit) are
+# ordered by their canonical text's bytes (utf8mb4 binary = PostgreSQL's "C" collation)
+NATURAL_ORDER_KINDS = ("int", "bool", "decimal", "float4", "float4_g6", "float8", "datetime", "date",
+                       "time", "year", "bytes")
+
+
+def _order_expr(side, col, canonical):
+    if col.kind in NATURAL_ORDER_KINDS:
+        return side.ident(col.source_name if side is MY else col.name)
+    return "CAST(%s AS BINARY)" % canonical if side is MY else '(%s) COLLATE "C"' % canonical
+
+
+def digestible(plan):
+    """Chunks can be hashed as a whole (MD5 of the rows' texts in key order): key ranges, SQL columns."""
+    return plan.strategy == "range" and not plan.py_cols
+
+
+def scan_is_key_order(plan):
+    """MySQL reads a PRIMARY KEY range in key order: no sort needed when that order is the canonical one."""
+    return plan.my_primary == [c.source_name for c in plan.pk] and all(
+        c.kind in NATURAL_ORDER_KINDS for c in plan.pk)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -531,6 +568,39 @@ def aggregates(plan, side, layout, where):
 
 
 # ---------------------------------------------------------------------------------------------
+# chunk digests: MD5 of a whole chunk's row texts in key order (one MD5 per chunk, not per row)
+
+ER_CUT_GROUP_CONCAT = 1260        # "Row %u was cut by GROUP_CONCAT()"
+ROW_SEPARATOR = "\n"
+
+
+def _digest_select(plan, side, layout, chunk):
+    row, where = plan.x(side, "row"), _range_where(plan, side, *layout.bounds(chunk))
+    if side.dialect is MY:
+        if scan_is_key_order(plan):
+            order, index = "", " FORCE INDEX (PRIMARY)"
+        else:
+            order, index = " ORDER BY %s" % ", ".join(plan.x(side, "order")), ""
+        return "SELECT %d, COUNT(*), MD5(GROUP_CONCAT(%s%s SEPARATOR '%s')) FROM %s%s WHERE %s" % (
+            chunk, row, order, ROW_SEPARATOR, plan.source(side), index, where)
+    # the aggregate reads the ordered subquery in order (the index scan's order, no sort)
+    return ("SELECT %d, count(*), md5(string_agg(r, '%s')) FROM (SELECT %s AS r FROM %s WHERE %s "
+            "ORDER BY %s) s" % (chunk, ROW_SEPARATOR, row, plan.source(side), where,
+                                ", ".join(plan.x(side, "order"))))
+
+
+def chunk_digests(plan, side, layout, chunk_ids):
+    """{chunk: (rows, md5 of the chunk's text)} in one query; None when MySQL cut a chunk's text
+    (GROUP_CONCAT longer than group_concat_max_len): the caller checks those chunks row by row."""
+    warnings = []
+    sql = " UNION ALL ".join(_digest_select(plan, side, layout, i) for i in chunk_ids)
+    rows = side.query(sql, warnings)
+    if any(code == ER_CUT_GROUP_CONCAT for code, _message in warnings):
+        return None
+    return {int(r[0]): (int(r[1]), _as_text(r[2]) or "") for r in rows}
+
+
+# ---------------------------------------------------------------------------------------------
 # finding the differing rows
 
 def row_hashes(plan, side, where):
@@ -682,7 +752,8 @@ def _segments(plan, layout, chunk_ids):
     """Groups of chunks queried together: contiguous key ranges, or all buckets in one scan."""
     if layout.strategy != "range":
         return [chunk_ids]
-    return [chunk_ids[i:i + SEGMENT_CHUNKS] for i in range(0, len(chunk_ids), SEGMENT_CHUNKS)]
+    size = DIGEST_SEGMENT_CHUNKS if digestible(plan) else SEGMENT_CHUNKS
+    return [chunk_ids[i:i + size] for i in range(0, len(chunk_ids), size)]
 
 
 def _segment_where(plan, side, layout, segment, sampled):
@@ -743,30 +814,67 @@ def _float_warning(plan, result):
                           "float32 values" % (", ".join(names), cn.DUMP_FLOAT_DIGITS, cn.DUMP_FLOAT_DIGITS)]
 
 
+def _differing_chunks(segment, mine, theirs):
+    differing = [i for i in segment if mine.get(i, (0, 0)) != theirs.get(i, (0, 0))]
+    extra = (set(mine) | set(theirs)) - set(segment)
+    return differing + sorted(i for i in extra if mine.get(i) != theirs.get(i))
+
+
+def _chunk_rows(runner, plan, chunk_rows):
+    """Rows per chunk for chunk digests: at most chunk_rows, and about CHUNK_TEXT_BYTES of row text
+    (MySQL's average row length) so that one chunk's text fits in memory on both servers."""
+    rows = runner.my.query(
+        "SELECT AVG_ROW_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s"
+        % (runner.my.literal(plan.my_name[0]), runner.my.literal(plan.my_name[1])))
+    avg = int(rows[0][0] or 0) if rows else 0
+    if avg <= 0:
+        return chunk_rows
+    return max(1, min(chunk_rows, CHUNK_TEXT_BYTES // (2 * avg)))   # x2: bytes are compared as hex
+
+
 def _checksum_table(runner, plan, settings, stats, result):
-    layout = make_layout(plan, stats[0], stats[1], settings.chunk_rows)
+    digests = digestible(plan)
+    chunk_rows = _chunk_rows(runner, plan, settings.chunk_rows) if digests else settings.chunk_rows
+    layout = make_layout(plan, stats[0], stats[1], chunk_rows)
     chunk_ids = list(range(layout.chunks))
     sampled = settings.mode == "sample"
     if sampled:
         want = max(1, math.ceil(layout.chunks * settings.sample_percent / 100.0))
         chunk_ids = sorted(settings.rng.sample(chunk_ids, min(want, layout.chunks)))
-    result.update(chunks=layout.chunks, chunks_checked=len(chunk_ids))
+    result.update(chunks=layout.chunks, chunks_checked=len(chunk_ids),
+                  chunk_checksum="md5_of_chunk" if digests else "xor_of_row_md5")
     segments = _segments(plan, layout, chunk_ids)
-    differing = []
+    differing, suspects = [], []
     done = 0
 
     def run(side, segment):
+        if digests:
+            return chunk_digests(plan, side, layout, segment)
         return aggregates(plan, side, layout, _segment_where(plan, side, layout, segment, sampled))
     for segment, (mine, theirs) in zip(segments, runner.many(run, segments), strict=True):
-        for i in segment:
-            if mine.get(i, (0, 0)) != theirs.get(i, (0, 0)):
-                differing.append(i)
-        extra = (set(mine) | set(theirs)) - set(segment)
-        differing.extend(sorted(i for i in extra if mine.get(i) != theirs.get(i)))
+        if mine is None or theirs is None:
+            suspects.extend(segment)          # a chunk's text was cut: check the segment row by row
+        else:
+            (suspects if digests else differing).extend(_differing_chunks(segment, mine, theirs))
         done += len(segment)
         settings.progress({"table": plan.key, "chunks_done": done, "chunks": len(chunk_ids)})
+    if digests:
+        result["chunks_rechecked"] = len(suspects)
+        differing = _recheck(runner, plan, layout, sorted(set(suspects)))
     result["chunks_differing"] = len(differing)
     result["differences"].extend(_locate(runner, plan, layout, sorted(set(differing)), settings.max_diffs))
+
+
+def _recheck(runner, plan, layout, chunk_ids):
+    """The chunks whose row hashes (XOR of per-row MD5s, independent of row order) differ: a differing
+    chunk digest is confirmed this way before bisecting, so an order the two engines did not agree on
+    (or a cut GROUP_CONCAT) costs time, never a false report."""
+    groups = [chunk_ids[i:i + SEGMENT_CHUNKS] for i in range(0, len(chunk_ids), SEGMENT_CHUNKS)]
+
+    def run(side, group):
+        return aggregates(plan, side, layout, _chunk_where(plan, side, layout, group))
+    return [i for group, (mine, theirs) in zip(groups, runner.many(run, groups), strict=True)
+            for i in _differing_chunks(group, mine, theirs)]
 
 
 def _locate(runner, plan, layout, differing, max_diffs):

@@ -8,10 +8,12 @@ import sys
 import uuid
 
 import pytest
+from ansible_collections.pgshift.mysql.plugins.module_utils import verify as verify_engine
 from ansible_collections.pgshift.mysql.plugins.module_utils.verify import failure_message, verify
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROWS = 300
+TABLES = ("items", "pairs", "nokey", "order_lines")
 
 MYSQL_DDL = [
     """CREATE TABLE items (
@@ -22,6 +24,8 @@ MYSQL_DDL = [
         kind ENUM('a','b'), tags SET('x','y','z'), doc JSON, emb LONGTEXT, zero_dt DATETIME NULL, yr YEAR)""",
     "CREATE TABLE pairs (a VARCHAR(10), b INT, v VARCHAR(20), PRIMARY KEY (a, b))",
     "CREATE TABLE nokey (v VARCHAR(20), n INT NULL)",
+    "CREATE TABLE order_lines (order_id INT, code VARCHAR(10), qty INT NOT NULL, "
+    "PRIMARY KEY (order_id, code))",
 ]
 PG_DDL = [
     """CREATE TABLE app.items (
@@ -31,13 +35,17 @@ PG_DDL = [
         emb vector(4), zero_dt timestamp, yr smallint)""",
     "CREATE TABLE app.pairs (a varchar(10), b integer, v varchar(20), PRIMARY KEY (a, b))",
     "CREATE TABLE app.nokey (v varchar(20), n integer)",
+    "CREATE TABLE app.order_lines (order_id integer, code varchar(10), qty integer NOT NULL, "
+    "PRIMARY KEY (order_id, code))",
 ]
 PG_TYPES = {"id": "integer", "flag": "boolean", "qty": "bigint", "price": "numeric(10,2)", "ratio": "real",
             "score": "double precision", "name": "varchar(50)", "note": "text", "latin": "varchar(20)",
             "created": "timestamp(3)", "updated": "timestamptz", "day": "date", "blobv": "bytea",
             "bits": "bit(5)", "kind": "text", "tags": "text[]", "doc": "jsonb", "emb": "vector(4)",
             "zero_dt": "timestamp", "yr": "smallint", "a": "varchar(10)", "b": "integer", "v": "varchar(20)",
-            "n": "integer"}
+            "n": "integer", "order_id": "integer", "code": "varchar(10)"}
+# MariaDB's utf8mb4_general_ci orders these apple, Banana, cherry, Éclair, Zed; PostgreSQL's C order differs
+LINE_CODES = ["Zed", "apple", "Banana", "cherry", "\xc9clair"]
 
 
 def _item(i):
@@ -84,7 +92,8 @@ def _copy_table(my_cur, pg_cur, table, columns, select=None):
 
 def _manifest(db, my_cur):
     tables = []
-    for table, pk in (("items", ["id"]), ("pairs", ["a", "b"]), ("nokey", [])):
+    keys = {"items": ["id"], "pairs": ["a", "b"], "nokey": [], "order_lines": ["order_id", "code"]}
+    for table, pk in keys.items():
         my_cur.execute("SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
                        "WHERE TABLE_SCHEMA=%s "
                        "AND TABLE_NAME=%s ORDER BY ORDINAL_POSITION", (db, table))
@@ -119,6 +128,9 @@ def pair(lab, mysql_connect, pg_connect, tmp_path_factory):
                                [("k%d" % (i % 7), i, "v%d" % i) for i in range(60)])
             my_cur.executemany("INSERT INTO nokey VALUES (%s, %s)",
                                [("dup", 1), ("dup", 1), ("dup", 1), ("x", None), ("", 2)])
+            my_cur.executemany("INSERT INTO order_lines VALUES (%s, %s, %s)",
+                               [(o, code, o * 10 + n) for o in range(1, 41)
+                                for n, code in enumerate(LINE_CODES)])
             pg_cur.execute("CREATE SCHEMA app; CREATE EXTENSION IF NOT EXISTS vector")
             for ddl in PG_DDL:
                 pg_cur.execute(ddl)
@@ -130,7 +142,8 @@ def pair(lab, mysql_connect, pg_connect, tmp_path_factory):
             _copy_table(my_cur, pg_cur, "items", item_cols, select)
             _copy_table(my_cur, pg_cur, "pairs", ["a", "b", "v"])
             _copy_table(my_cur, pg_cur, "nokey", ["v", "n"])
-            for t in ("items", "pairs", "nokey"):
+            _copy_table(my_cur, pg_cur, "order_lines", ["order_id", "code", "qty"])
+            for t in TABLES:
                 pg_cur.execute("CREATE TABLE app.%s_orig AS SELECT * FROM app.%s" % (t, t))
             manifest = _manifest(name, my_cur)
         pg.commit()
@@ -156,7 +169,7 @@ def pair(lab, mysql_connect, pg_connect, tmp_path_factory):
 def clean(pair):
     yield pair
     with pair["pg"].cursor() as cur:
-        for t in ("items", "pairs", "nokey"):
+        for t in TABLES:
             cur.execute("TRUNCATE app.%s; INSERT INTO app.%s SELECT * FROM app.%s_orig" % (t, t, t))
     pair["pg"].commit()
 
@@ -183,6 +196,51 @@ def test_clean_pair_passes(clean, mode):
     if mode == "checksums":
         assert report["tables"]["app.items"]["chunks_checked"] == report["tables"]["app.items"]["chunks"] > 1
         assert report["tables"]["app.items"]["python_columns"] == ["doc", "emb"]
+    if mode != "counts":
+        lines = report["tables"]["app.order_lines"]
+        # text in the key: both engines order it by its bytes, so no chunk digest disagrees on order
+        assert lines["chunk_checksum"] == "md5_of_chunk" and lines["chunks_rechecked"] == 0
+
+
+@pytest.mark.parametrize("mode", ["checksums", "sample"])
+def test_composite_key_with_text_chunk_digests(clean, mode):
+    _pg(clean, "UPDATE app.order_lines SET qty = qty + 1 WHERE order_id = 23 AND code = 'Banana'")
+    _pg(clean, "DELETE FROM app.order_lines WHERE order_id = 31 AND code = %s", (LINE_CODES[4],))
+    report = _run(clean, tables=["order_lines"], chunk_rows=20, mode=mode, sample_percent=100)
+    lines = report["tables"]["app.order_lines"]
+    assert lines["chunk_checksum"] == "md5_of_chunk" and lines["chunks"] > 5
+    assert lines["chunks_differing"] == 2
+    assert [(d["kind"], d["key"]) for d in lines["differences"] if d["kind"] != "row_count"] == [
+        ("values_differ", {"order_id": 23, "code": "Banana"}),
+        ("missing_in_postgresql", {"order_id": 31, "code": LINE_CODES[4]})]
+
+
+def test_cut_group_concat_falls_back_to_row_hashes(clean, monkeypatch):
+    """A chunk text longer than group_concat_max_len (warning 1260) is checked row by row instead."""
+    monkeypatch.setattr(verify_engine, "MYSQL_SESSION", verify_engine.MYSQL_SESSION[:-1] + [
+        "SET SESSION group_concat_max_len = 1024"])
+    report = _run(clean, tables=["order_lines"], chunk_rows=100)
+    lines = report["tables"]["app.order_lines"]
+    assert report["ok"] and lines["chunks_rechecked"] == lines["chunks"] > 1
+    _pg(clean, "UPDATE app.order_lines SET qty = 0 WHERE order_id = 7 AND code = 'cherry'")
+    report = _run(clean, tables=["order_lines"], chunk_rows=100)
+    assert [d["key"] for d in report["tables"]["app.order_lines"]["differences"]] == [
+        {"order_id": 7, "code": "cherry"}]
+
+
+def test_row_order_disagreement_is_not_a_difference(clean, monkeypatch):
+    """Chunk digests that differ only because the engines' row orders differ are rechecked with the
+    order-independent row hashes: slower, never a false report."""
+    original = verify_engine._order_expr
+
+    def descending_in_pg(side, col, canonical):
+        expr = original(side, col, canonical)
+        return expr + " DESC" if side is verify_engine.PG else expr
+    monkeypatch.setattr(verify_engine, "_order_expr", descending_in_pg)
+    report = _run(clean, tables=["order_lines"], chunk_rows=20)
+    lines = report["tables"]["app.order_lines"]
+    assert report["ok"], failure_message(report)
+    assert lines["chunks_rechecked"] == lines["chunks"] > 1 and lines["chunks_differing"] == 0
 
 
 def _nudge_double(pair, key):
@@ -230,14 +288,33 @@ CORRUPTIONS = [
 ]
 
 
+PYTHON_COLUMNS = ("doc", "emb")
+
+
+def _sql_only(manifest):
+    """The manifest without items' JSON and vector columns: items is then checked with chunk digests."""
+    manifest = json.loads(json.dumps(manifest))
+    items = next(t for t in manifest["tables"] if t["name"] == "items")
+    items["columns"] = [c for c in items["columns"] if c["name"] not in PYTHON_COLUMNS]
+    return manifest
+
+
+@pytest.mark.parametrize("columns", ["all", "sql_only"])
 @pytest.mark.parametrize("label, corrupt, key, kind, column", CORRUPTIONS, ids=[c[0] for c in CORRUPTIONS])
-def test_corruption_is_found_with_its_key(clean, label, corrupt, key, kind, column):  # noqa: PLR0917
+def test_corruption_is_found_with_its_key(clean, label, corrupt, key, kind, column, columns):  # noqa: PLR0917
+    """all: items has Python-side columns (rows hashed in Python); sql_only: MD5 of whole chunks."""
+    if columns == "sql_only" and column in PYTHON_COLUMNS:
+        pytest.skip("the column is not compared without the Python-side columns")
     if callable(corrupt):
         corrupt(clean, key)
     else:
         _pg(clean, corrupt)
-    report = _run(clean, tables=["app.items"])
+    manifest = _sql_only(clean["manifest"]) if columns == "sql_only" else clean["manifest"]
+    report = verify(clean["mysql"], clean["postgresql"], manifest, chunk_rows=40, tables=["app.items"])
     assert not report["ok"]
+    table = report["tables"]["app.items"]
+    assert table["chunk_checksum"] == ("md5_of_chunk" if columns == "sql_only" else "xor_of_row_md5")
+    assert table["chunks_differing"] == 1
     diffs = [d for d in report["tables"]["app.items"]["differences"] if d["kind"] != "row_count"]
     assert len(diffs) == 1, diffs
     assert diffs[0]["kind"] == kind and diffs[0]["key"] == {"id": key}

@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -66,8 +67,9 @@ def cpu_seconds(path):
 class CpuMonitor:
     """Samples the CPU time of the server threads/processes serving database `db`."""
 
-    def __init__(self, db):
+    def __init__(self, db, pg_db=None):
         self.db = db
+        self.pg_db = pg_db or db
         self.my_pid = mariadbd_pid()
         self.my_first, self.my_last, self.pg_last = {}, {}, {}
         self._stop = threading.Event()
@@ -90,7 +92,7 @@ class CpuMonitor:
             self.my_last[tid] = value
         with self.pg_conn.cursor() as cur:
             cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                        (self.db,))
+                        (self.pg_db,))
             for (pid,) in cur.fetchall():
                 with contextlib.suppress(OSError):
                     self.pg_last[pid] = cpu_seconds("/proc/%d/stat" % pid)
@@ -168,12 +170,16 @@ def manifest(name):
                         "columns": cols, "primary_key": ["id"], "auto_increment": None}]}
 
 
-def timed(name, argv, **kw):
-    with CpuMonitor(name) as mon:
+def timed(name, argv, pg_db=None, **kw):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with CpuMonitor(name, pg_db) as mon:
         started = time.monotonic()
         proc = subprocess.run(argv, check=False, **kw)
         seconds = time.monotonic() - started
-    return proc, round(seconds, 2), mon.figures()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    figures = mon.figures()
+    figures["client_cpu_s"] = round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2)
+    return proc, round(seconds, 2), figures
 
 
 def main(argv):
@@ -183,7 +189,12 @@ def main(argv):
     parser.add_argument("--keep", help="database name to reuse/keep on both sides")
     parser.add_argument("--drop", action="store_true")
     parser.add_argument("--verify-args", default="", help="extra arguments for pgshift verify")
+    parser.add_argument("--existing", nargs=3, metavar=("MYSQL_DB", "MIGRATION_DIR", "PG_DB"),
+                        help="measure data migrated already (e.g. the benchmark's employees) instead")
+    parser.add_argument("--skip-dump", action="store_true", help="time verify only")
     args = parser.parse_args(argv)
+    if args.existing:
+        return measure(args, args.existing[0], args.existing[1], args.existing[2])
     name = args.keep or "t_vspeed_%s" % uuid.uuid4().hex[:8]
     if not exists(name):
         started = time.monotonic()
@@ -193,30 +204,38 @@ def main(argv):
     try:
         with open(os.path.join(work, "manifest.json"), "w", encoding="utf-8") as f:
             json.dump(manifest(name), f)
-        load_before = os.getloadavg()
-        with open(os.path.join(work, "dump.sql"), "wb") as out:
-            dump = ["mariadb-dump", "--defaults-extra-file=" + MY["mysql_defaults_file"],
-                    "--single-transaction", "--hex-blob", name]
-            proc, dump_s, dump_cpu = timed(name, dump, stdout=out)
-        assert proc.returncode == 0
-        os.unlink(os.path.join(work, "dump.sql"))
-        proc, verify_s, verify_cpu = timed(
-            name, [sys.executable, os.path.join(ROOT, "bin", "pgshift"), "verify", "--src", work, "--mode",
-                   "checksums", "--jobs", str(args.jobs), "--mysql-defaults-file", MY["mysql_defaults_file"],
-                   "--pg-database", name, "--pg-user", PG["pg_user"], "--pg-passfile", PG["pg_passfile"],
-                   *args.verify_args.split()], capture_output=True, text=True)
-        report = json.loads(proc.stdout) if proc.stdout.strip() else {}
-        print(json.dumps({"rows": args.rows, "jobs": args.jobs, "verify_ok": report.get("ok"),
-                          "dump_s": dump_s, "verify_s": verify_s, "ratio": round(verify_s / dump_s, 2),
-                          "loadavg_before": [round(x, 2) for x in load_before],
-                          "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-                          "dump_cpu": dump_cpu, "verify_cpu": verify_cpu,
-                          "verify_stderr": proc.stderr[-300:] if proc.returncode else ""}))
+        measure(args, name, work, name)
     finally:
         subprocess.run(["rm", "-rf", work], check=False)
         if args.drop or not args.keep:
             drop(name)
     return 0
+
+
+def measure(args, my_db, src, pg_db):
+    """Time mariadb-dump of my_db, then pgshift verify of the migration dir src against pg_db."""
+    load_before = os.getloadavg()
+    dump_s, dump_cpu = None, None
+    if not args.skip_dump:
+        with tempfile.TemporaryFile() as out:
+            dump = ["mariadb-dump", "--defaults-extra-file=" + MY["mysql_defaults_file"],
+                    "--single-transaction", "--hex-blob", my_db]
+            proc, dump_s, dump_cpu = timed(my_db, dump, pg_db, stdout=out)
+        assert proc.returncode == 0
+    proc, verify_s, verify_cpu = timed(
+        my_db, [sys.executable, os.path.join(ROOT, "bin", "pgshift"), "verify", "--src", src, "--mode",
+                "checksums", "--jobs", str(args.jobs), "--mysql-defaults-file", MY["mysql_defaults_file"],
+                "--pg-database", pg_db, "--pg-user", PG["pg_user"], "--pg-passfile", PG["pg_passfile"],
+                *args.verify_args.split()], pg_db, capture_output=True, text=True)
+    report = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    print(json.dumps({"rows": report.get("rows"), "jobs": args.jobs, "verify_ok": report.get("ok"),
+                      "dump_s": dump_s, "verify_s": verify_s,
+                      "ratio": round(verify_s / dump_s, 2) if dump_s else None,
+                      "loadavg_before": [round(x, 2) for x in load_before],
+                      "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+                      "dump_cpu": dump_cpu, "verify_cpu": verify_cpu,
+                      "verify_stderr": proc.stderr[-300:] if proc.returncode else ""}))
+    return 0 if report.get("ok") else 1
 
 
 if __name__ == "__main__":
