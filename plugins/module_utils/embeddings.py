@@ -49,6 +49,7 @@ from operator import ne
 from .errors import ValueConversionError
 
 FORMATS = ("json_object", "json_array", "auto", "csv", "float32_blob", "mysql_vector")
+TEXT_FORMATS = ("json_object", "json_array", "auto", "csv")   # read from a string's text
 TYPES = ("vector", "halfvec")
 MAX_DIMENSIONS = {"vector": 16000, "halfvec": 16000}
 FLOAT16_MAX = 65504.0
@@ -594,6 +595,18 @@ class EmbeddingConverter:
             # validated above: the same numbers pgvector will read (and round) itself
             return "[" + source.translate(None, _WHITESPACE).decode("ascii") + "]"
         return vector_text(arr)
+
+    def fast_bytes(self, data):
+        """Raw text (bytes) -> pgvector text as bytes, or None when the value is invalid: the caller
+        then converts it in its row-by-row path, which applies the invalid-value policy."""
+        text = self._fast_text(data) if self._fast is not None else None
+        if text is not None:
+            return text.encode("ascii")
+        try:
+            out = self(data)
+        except ValueConversionError:
+            return None
+        return out.encode("ascii")
 
     def spec(self):
         return {"type": self.type, "dimensions": self.dimensions, "format": self.format, "text": self.text}

@@ -59,11 +59,48 @@ _ESCAPE_RE = re.compile(rb"\\(.)|''", re.S)
 _INTRO_RE = re.compile(rb"^_([A-Za-z0-9]+)[ \t]*")
 
 
+# Escapes bytes.replace can undo one after another, most frequent first (JSON text holds thousands
+# of \\"): none of them produces a backslash, so no replacement creates a new escape. \\% and \\_
+# stay as they are (raw None); \\\\ is held aside before the others.
+_ESCAPE_ORDER = (b'"', b"'", b"n", b"r", b"t", b"0", b"Z", b"b", b"%", b"_")
+_REPLACEABLE = tuple((b"\\" + k, None if k in (b"%", b"_") else _ESCAPES[k]) for k in _ESCAPE_ORDER)
+# Stand-ins for an escaped backslash while the others are undone: bytes no escape produces.
+_HOLDERS = (b"\x01", b"\x02", b"\x03", b"\x04", b"\x05", b"\x06", b"\x07")
+
+
 def _unescape_one(m):
     ch = m.group(1)
     if ch is None:
         return b"'"
     return _ESCAPES.get(ch, ch)
+
+
+def _unescape_by_replace(body):
+    """Undo the escapes with one C-level count and replace per kind present, stopping once every
+    backslash is accounted for (a regex callback per escape costs ~0.5 µs, thousands per JSON value).
+    Returns None for what it does not handle (unknown escapes, '' doubling, no free holder byte)."""
+    if b"''" in body:
+        return None
+    left = body.count(b"\\")
+    holder = None
+    pairs = body.count(b"\\\\")
+    if pairs:
+        holder = next((h for h in _HOLDERS if h not in body), None)
+        if holder is None:
+            return None
+        body = body.replace(b"\\\\", holder)
+        left -= 2 * pairs
+    for escape, raw in _REPLACEABLE:
+        if not left:
+            break
+        found = body.count(escape)
+        if found:
+            left -= found
+            if raw is not None:
+                body = body.replace(escape, raw)
+    if left:
+        return None
+    return body if holder is None else body.replace(holder, b"\\")
 
 
 def unescape_string(token):
@@ -74,7 +111,8 @@ def unescape_string(token):
         return body
     if token[:1] == b'"':
         body = body.replace(b'""', b'"')
-    return _ESCAPE_RE.sub(_unescape_one, body)
+    fast = _unescape_by_replace(body)
+    return fast if fast is not None else _ESCAPE_RE.sub(_unescape_one, body)
 
 
 def split_introducer(token):

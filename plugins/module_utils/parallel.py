@@ -89,14 +89,18 @@ def _quotes(buf, start, end):
     quotes = buf.count(b"'", start, end)
     if buf.find(b"\\", start, end) < 0:
         return quotes
-    if buf.find(b"\\\\", start, end) < 0:
+    if buf.find(b"\\\\'", start, end) < 0:     # every \\' has one backslash: an escaped quote
         return quotes - buf.count(b"\\'", start, end)
-    return buf[start:end].replace(b"\\\\", b"").replace(b"\\'", b"").count(b"'")
+    region = buf[start:end].replace(b"\\\\", b"")
+    return region.count(b"'") - region.count(b"\\'")
 
 
 def _plain_outside(buf, start, end):
-    if all(buf.find(a, start, end) < 0 for a in _AMBIGUOUS):
+    present = [a for a in _AMBIGUOUS if buf.find(a, start, end) >= 0]
+    if not present:
         return True
+    if present == [b'"'] and buf.count(b'"', start, end) == buf.count(b'\\"', start, end):
+        return True     # JSON text: every " follows a backslash, which SQL allows inside strings only
     region = buf[start:end]
     if b"\\" in region:
         region = region.replace(b"\\\\", b"").replace(b"\\'", b"")

@@ -52,14 +52,38 @@ def _bulk_bad(region):
     return any(t in region for t in _BULK_BAD_TEXT)
 
 
-def bulk_statement(buf, pos, ncols):
+def _statement_end(buf, pos, tries=64):
+    """Index of the ');' ending the INSERT whose tuples start at pos: the first one after an even
+    number of unescaped quotes (text such as "VALUES ('x');" holds some inside strings), or -1.
+    Quotes are counted per stretch between candidates; a stretch ends on ')', so no backslash run
+    crosses into the next one."""
+    quotes, start = 0, pos
+    for _ in range(tries):
+        end = buf.find(b");", start)
+        if end < 0:
+            return -1
+        stretch = buf[start:end]
+        if b"\\" in stretch:
+            stretch = stretch.replace(b"\\\\", b"")
+            quotes -= stretch.count(b"\\'")
+        quotes += stretch.count(b"'")
+        if quotes % 2 == 0:
+            return end
+        start = end + 2
+    return -1
+
+
+def bulk_statement(buf, pos, ncols, strings=None):
     """A whole INSERT's tuples as COPY text with a few C-level passes, or None when the statement is
     not plain enough (\\0 \\Z \\% \\_ escapes, '' doubling, zero-date-like text, anything but numbers
     and NULL outside strings): then the row loop does it. Once \\\\ and \\' are set aside, every quote
     opens or closes a string, so splitting on quotes separates string contents (odd parts) from
-    structure (even parts); MySQL's \\n \\r \\t \\b escapes are already COPY's."""
-    end = buf.find(b");", pos)
-    if end < 0 or buf[pos:pos + 1] != b"(":
+    structure (even parts); MySQL's \\n \\r \\t \\b escapes are already COPY's.
+    strings(parts, outside): optional, rewrites string contents in place (embeddings); False refuses."""
+    if buf[pos:pos + 1] != b"(":
+        return None
+    end = _statement_end(buf, pos)
+    if end < 0:
         return None
     region = buf[pos + 1:end]
     if _bulk_bad(region):
@@ -80,6 +104,8 @@ def bulk_statement(buf, pos, ncols):
         return None
     rows = outside.count(b"\n") + 1
     if outside.count(b"\t") != rows * (ncols - 1):
+        return None
+    if strings is not None and not strings(parts, outside):
         return None
     parts[0::2] = outside.split(b"\x01")
     data = b"".join(parts)
@@ -157,8 +183,14 @@ class RowCodec:
         self.fast, self.row_re = build_fast(ncols, self.out_order, [(c[0],) for c in self.convs], utf8,
                                             ts.policies.tz_suffix)
         self.fns = [c[1] for c in self.convs]
-        self.bulk = (utf8 and all(c[0] in _BULK_OK for c in self.convs)
+        # Embedding columns whose text the statement-at-once path can convert: {value index: (fn, spec)}.
+        self.bulk_embeddings = {i: (c[1].bulk, ts.plans[positions[i]].embedding)
+                                for i, c in enumerate(self.convs)
+                                if c[0] == "embedding" and c[1].bulk is not None}
+        self.bulk = (utf8 and all(c[0] in _BULK_OK or i in self.bulk_embeddings
+                                  for i, c in enumerate(self.convs))
                      and self.out_order == list(range(ncols)))
+        self.bulk_strings = self._convert_bulk_embeddings if self.bulk_embeddings else None
         key = ts.table.primary_key
         names = [ts.plans[p].source_name if p is not None else None for p in positions]
         self.key_idx = [names.index(k) for k in key if k in names]
@@ -176,6 +208,7 @@ class RowCodec:
                 if out is not NULL:
                     emb["converted"] += 1
                 return out
+            counted.bulk = inner.bulk
             return ("embedding", counted)
         col = ts.table.column(plan.source_name)
         return (plan.converter, make_converter(plan.converter, col, ts.policies))
@@ -187,7 +220,7 @@ class RowCodec:
         while True:
             buf, start = reader.buf, reader.pos
             if self.bulk:
-                got = bulk_statement(buf, start, self.ncols)
+                got = bulk_statement(buf, start, self.ncols, self.bulk_strings)
                 if got is not None and self._bulk_write(ts, write, got, reader):
                     return
             out = []
@@ -218,6 +251,29 @@ class RowCodec:
                                           % (ts.table.name, reader.offset(), ts.rows + 1))
                 reader.fill(2 * (len(reader.buf) - reader.pos) + reader.chunk)
             tr.report_progress(ts.table.name)
+
+    def _convert_bulk_embeddings(self, parts, outside):
+        """Embedding texts of a whole statement -> pgvector text, in place in `parts` (odd parts are
+        string contents, the n-th of them is the n-th \\x01 field of `outside`). False, with `parts`
+        untouched, when any value needs the row loop (its policies and precise errors)."""
+        ncols = self.ncols
+        fields = outside.replace(b"\n", b"\t").split(b"\t")
+        string_columns = [i % ncols for i, field in enumerate(fields) if field == b"\x01"]
+        done, counts = [], dict.fromkeys(self.bulk_embeddings, 0)
+        for n, column in enumerate(string_columns):
+            target = self.bulk_embeddings.get(column)
+            if target is None:
+                continue
+            text = target[0](parts[2 * n + 1])
+            if text is None:
+                return False
+            done.append((2 * n + 1, text))
+            counts[column] += 1
+        for index, text in done:
+            parts[index] = text
+        for column, count in counts.items():
+            self.bulk_embeddings[column][1]["converted"] += count
+        return True
 
     @staticmethod
     def _bulk_write(ts, write, got, reader):

@@ -377,6 +377,8 @@ def make_embedding_converter(spec, policies):
             raw = decode_text(raw, policies)
         out = inner(raw)
         return (out if isinstance(out, bytes) else out.encode("utf-8"))
+
+    convert.bulk = inner.fast_bytes if spec.get("format") in embeddings.TEXT_FORMATS else None
     return convert
 
 

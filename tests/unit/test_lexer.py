@@ -2,6 +2,8 @@
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils import mysqllexer as lx
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import DumpSyntaxError
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize("text,kind,token", [
@@ -52,6 +54,31 @@ def test_unterminated_is_an_error(text):
 ])
 def test_literal_bytes(token, raw):
     assert lx.literal_bytes(token) == raw
+
+
+# Pieces of a string body as mysqldump (or a hand-written dump) may hold: plain bytes, every known
+# escape, unknown ones (\q -> q), backslash runs, the holder bytes the fast path borrows, '' doubling.
+_BODY_PIECES = st.sampled_from([
+    b"a", b"\x01", b"\x02", b"\x07", b"\xc3\xa9", b'"', b"{", b":", b"0.5",
+    b"\\0", b"\\'", b'\\"', b"\\b", b"\\n", b"\\r", b"\\t", b"\\Z", b"\\\\", b"\\%", b"\\_",
+    b"\\q", b"\\x", b"''",
+])
+
+
+@given(st.lists(_BODY_PIECES, max_size=40))
+@example([b"\\\\", b"\\n"])
+@example([b"\x01", b"\x02", b"\x03", b"\x04", b"\x05", b"\x06", b"\x07", b"\\\\", b"\\'"])
+def test_unescape_by_replace_agrees_with_the_escape_by_escape_reading(pieces):
+    body = b"".join(pieces)
+    slow = lx._ESCAPE_RE.sub(lx._unescape_one, body)
+    fast = lx._unescape_by_replace(body)
+    assert fast is None or fast == slow
+    assert lx.unescape_string(b"'" + body + b"'") == slow
+
+
+def test_unescape_by_replace_handles_what_mysqldump_writes():
+    body = b'{\\"0\\":0.5,\\"1\\":-1}\\n\\\\n\\0\\%'
+    assert lx._unescape_by_replace(body) == b'{"0":0.5,"1":-1}\n\\n\x00\\%'
 
 
 @pytest.mark.parametrize("inside,values", [

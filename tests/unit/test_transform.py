@@ -195,6 +195,31 @@ def test_embeddings_reject_null_and_counts(tmp_path):
     assert rows(dest, "db1.ce")[1] == ["2", None]
 
 
+def test_embeddings_statement_at_once(tmp_path, monkeypatch):
+    """A statement with embedding columns goes through the bulk path (text holding ');', escapes),
+    with the same rows and counts as row by row; an invalid value sends it back to the row loop."""
+    from ansible_collections.pgshift.mysql.plugins.module_utils import rowcodec
+    taken = []
+    real = rowcodec.bulk_statement
+    monkeypatch.setattr(rowcodec, "bulk_statement", lambda *a: taken.append(real(*a)) or taken[-1])
+    body = (b"CREATE TABLE `ce` (`id` int NOT NULL, `txt` text, `embedding` longtext, PRIMARY KEY (`id`));\n"
+            b"INSERT INTO `ce` VALUES (1,'VALUES (\\'x\\'); \\\\ \\\"q\\\"',"
+            b"'{\\\"0\\\":0.5,\\\"1\\\":-0.25,\\\"2\\\":1}'),"
+            b"(2,NULL,NULL),(3,'x','[1,2.5e-3,3]');\n")
+    spec = {"table": "ce", "column": "embedding", "dimensions": 3, "format": "auto"}
+    result, dest = transform(tmp_path, body, embeddings=[spec], jobs=1)
+    assert [t is not None for t in taken] == [True]
+    assert rows(dest, "db1.ce") == [["1", "VALUES ('x'); \\ \"q\"", "[0.5,-0.25,1]"], ["2", None, None],
+                                    ["3", "x", "[1,2.5e-3,3]"]]
+    assert manifest(dest)["tables"][0]["columns"][2]["embedding"]["converted"] == 2
+    assert result["tables"]["db1.ce"]["rows"] == 3
+    taken.clear()
+    bad = body.replace(b"2.5e-3", b"NaN")
+    with pytest.raises(MigrationError, match=r"row 3 \(key 3\).*NaN|row 3 \(key 3\).*JSON"):
+        transform(tmp_path, bad, embeddings=[spec], force=True, jobs=1)
+    assert taken == [None]
+
+
 @pytest.mark.parametrize("values", [b"(1,2),(3,NULL)", b"(1,2),\n(3,NULL)", b"(1,2)"])
 def test_numbers_only_table_bulk_path(tmp_path, values):
     """A statement without any string literal (the bulk path has no string parts to put back)."""

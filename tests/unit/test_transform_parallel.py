@@ -185,6 +185,10 @@ def test_unsplittable_statements_are_converted_in_process(tmp_path, small_batche
     (b"(1,'a;", (None, True)),                     # the rest is still to be read
     (b"(1,'a'),(2,", (None, True)),
     (b"x(1);", (None, False)),
+    (b"(1,'{\\\"k\\\":1}');", (16, False)),         # JSON text: every " escaped, inside a string
+    (b"(1,'{\\\"k\\\":1}'),(2,\"x\");", (None, False)),  # ... but a bare " outside: not split here
+    (b"(1,'a\\\\'),(2,'b;');", (19, False)),         # \\' : an escaped backslash, then the quote
+    (b"(1,'a\\\\\\';'),(2,'b');", (21, False)),    # \\\' : backslash, then an escaped quote
 ])
 def test_statement_end(buf, expected):
     assert statement_end(buf, 0) == expected
