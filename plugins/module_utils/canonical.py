@@ -59,6 +59,7 @@ class Column:
     my_data_type: str             # information_schema DATA_TYPE
     pg_type: str                  # format_type(), e.g. 'numeric(10,2)', 'vector(3)', 'text[]'
     my_charset: str = None
+    my_collation: str = None      # information_schema COLLATION_NAME (orders a text key in MySQL)
     my_scale: int = None
     nullable: bool = True
     embedding: dict = None

@@ -273,6 +273,7 @@ class TablePlan:
     exprs: dict = field(default_factory=dict)
     py_canon: list = field(default_factory=list)
     my_primary: list = field(default_factory=list)    # MySQL's PRIMARY KEY columns (source names)
+    sorted_keys: bool = False     # chunk digests sort rows (MySQL's key order proved different)
 
     def source(self, side):
         if side.dialect is MY:
@@ -290,8 +291,9 @@ class TablePlan:
 def mysql_columns(my, schema, table):
     rows = my.query(
         "SELECT COLUMN_NAME, LOWER(COLUMN_TYPE), LOWER(DATA_TYPE), CHARACTER_SET_NAME, NUMERIC_SCALE, "
-        "IS_NULLABLE = 'YES', COLUMN_KEY FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND "
-        "TABLE_NAME = %s ORDER BY ORDINAL_POSITION" % (my.literal(schema), my.literal(table)))
+        "IS_NULLABLE = 'YES', COLUMN_KEY, COLLATION_NAME FROM information_schema.COLUMNS "
+        "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION"
+        % (my.literal(schema), my.literal(table)))
     return {r[0]: r for r in rows}
 
 
@@ -333,7 +335,7 @@ def build_plan(my, pg, table, options, floats=None):
         m, p = my_cols[source_name], pg_cols[entry["name"]]
         col = cn.Column(name=entry["name"], source_name=source_name, my_type=m[1], my_data_type=m[2],
                         pg_type=p[1], my_charset=m[3], my_scale=m[4], nullable=bool(m[5]) or bool(p[2]),
-                        embedding=entry.get("embedding"))
+                        embedding=entry.get("embedding"), my_collation=m[7])
         col.kind = cn.classify(col)
         if col.kind == "float4" and floats and floats["digits"]:
             col.kind = "float4_g6"
@@ -384,6 +386,7 @@ def _build_exprs(plan, options):
             "all_raw": [cn.my_raw(c) if side is MY else cn.pg_raw(c) for c in plan.columns],
             "canon": {c.name: (expr(c, options), is_null(c)) for c in plan.sql_cols},
             "order": [_order_expr(side, c, expr(c, options)) for c in plan.pk],
+            "scan_order": [_scan_order_expr(side, c, expr(c, options)) for c in plan.pk],
         }
 
 
@@ -405,15 +408,29 @@ def _order_expr(side, col, canonical):
     return "CAST(%s AS BINARY)" % canonical if side is MY else '(%s) COLLATE "C"' % canonical
 
 
+def _scan_order_expr(side, col, _canonical):
+    """The key column in its engine's own order (PostgreSQL: the column's collation, read from the
+    primary key index without sorting). MySQL's collation and PostgreSQL's agree on most key text
+    (codes, ASCII words); where they do not, the first wave's rechecks see it and both sides sort."""
+    return side.ident(col.source_name if side is MY else col.name)
+
+
 def digestible(plan):
     """Chunks can be hashed as a whole (MD5 of the rows' texts in key order): key ranges, SQL columns."""
     return plan.strategy == "range" and not plan.py_cols
 
 
-def scan_is_key_order(plan):
-    """MySQL reads a PRIMARY KEY range in key order: no sort needed when that order is the canonical one."""
-    return plan.my_primary == [c.source_name for c in plan.pk] and all(
-        c.kind in NATURAL_ORDER_KINDS for c in plan.pk)
+def key_order(plan):
+    """How chunk digests order rows: 'natural' (MySQL reads its PRIMARY KEY range in key order, and
+    PostgreSQL its index, with no sort), 'scan' (text key columns: each engine's own key order,
+    see _scan_order_expr) or 'sorted' (both sort by the canonical bytes)."""
+    if plan.sorted_keys or plan.my_primary != [c.source_name for c in plan.pk]:
+        return "sorted"
+    if all(c.kind in NATURAL_ORDER_KINDS for c in plan.pk):
+        return "natural"
+    if all(c.kind in NATURAL_ORDER_KINDS or (c.kind == "text" and c.my_data_type != "enum") for c in plan.pk):
+        return "scan"
+    return "sorted"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -422,7 +439,8 @@ def scan_is_key_order(plan):
 class Runner:
     def __init__(self, my, pg, jobs):
         self.my, self.pg = my, pg
-        self.pool = ThreadPoolExecutor(max_workers=2 * max(1, jobs))
+        self.jobs = max(1, jobs)
+        self.pool = ThreadPoolExecutor(max_workers=2 * self.jobs)
 
     def both(self, fn):
         """fn(side) on MySQL and PostgreSQL at the same time -> (mysql result, pg result)."""
@@ -582,17 +600,18 @@ ROW_SEPARATOR = "\n"
 
 def _digest_select(plan, side, layout, chunk):
     row, where = plan.x(side, "row"), _range_where(plan, side, *layout.bounds(chunk))
+    order = key_order(plan)
     if side.dialect is MY:
-        if scan_is_key_order(plan):
-            order, index = "", " FORCE INDEX (PRIMARY)"
+        if order == "sorted":
+            sort, index = " ORDER BY %s" % ", ".join(plan.x(side, "order")), ""
         else:
-            order, index = " ORDER BY %s" % ", ".join(plan.x(side, "order")), ""
+            sort, index = "", " FORCE INDEX (PRIMARY)"
         return "SELECT %d, COUNT(*), MD5(GROUP_CONCAT(%s%s SEPARATOR '%s')) FROM %s%s WHERE %s" % (
-            chunk, row, order, ROW_SEPARATOR, plan.source(side), index, where)
-    # the aggregate reads the ordered subquery in order (the index scan's order, no sort)
+            chunk, row, sort, ROW_SEPARATOR, plan.source(side), index, where)
+    # the aggregate reads the ordered subquery in order (the index scan's order: no sort if natural)
     return ("SELECT %d, count(*), md5(string_agg(r, '%s')) FROM (SELECT %s AS r FROM %s WHERE %s "
             "ORDER BY %s) s" % (chunk, ROW_SEPARATOR, row, plan.source(side), where,
-                                ", ".join(plan.x(side, "order"))))
+                                ", ".join(plan.x(side, "scan_order" if order == "scan" else "order"))))
 
 
 def chunk_digests(plan, side, layout, chunk_ids):
@@ -857,17 +876,32 @@ def _checksum_table(runner, plan, settings, stats, result):
         if digests:
             return chunk_digests(plan, side, layout, segment)
         return aggregates(plan, side, layout, _segment_where(plan, side, layout, segment, sampled))
-    for segment, (mine, theirs) in zip(segments, runner.many(run, segments), strict=True):
-        if mine is None or theirs is None:
-            suspects.extend(segment)          # a chunk's text was cut: check the segment row by row
-        else:
-            (suspects if digests else differing).extend(_differing_chunks(segment, mine, theirs))
-        done += len(segment)
-        settings.progress({"table": plan.key, "chunks_done": done, "chunks": len(chunk_ids)})
+
+    def check(batch):
+        nonlocal done
+        for segment, (mine, theirs) in zip(batch, runner.many(run, batch), strict=True):
+            if mine is None or theirs is None:
+                suspects.extend(segment)          # a chunk's text was cut: check the segment row by row
+            else:
+                (suspects if digests else differing).extend(_differing_chunks(segment, mine, theirs))
+            done += len(segment)
+            settings.progress({"table": plan.key, "chunks_done": done, "chunks": len(chunk_ids)})
+    if digests and key_order(plan) == "scan":
+        # a first wave proves PostgreSQL orders the text key as MySQL does; else both sides sort
+        probe, segments = segments[:runner.jobs], segments[runner.jobs:]
+        check(probe)
+        confirmed = _recheck(runner, plan, layout, sorted(set(suspects)))
+        if len(confirmed) < len(set(suspects)):
+            plan.sorted_keys = True
+        differing.extend(confirmed)
+        result["chunks_rechecked"] = len(set(suspects))
+        suspects = []
+    check(segments)
     if digests:
-        result["chunks_rechecked"] = len(suspects)
-        differing = _recheck(runner, plan, layout, sorted(set(suspects)))
-    result["chunks_differing"] = len(differing)
+        result["chunks_rechecked"] = result.get("chunks_rechecked", 0) + len(set(suspects))
+        differing.extend(_recheck(runner, plan, layout, sorted(set(suspects))))
+        result["key_order"] = key_order(plan)
+    result["chunks_differing"] = len(set(differing))
     result["differences"].extend(_locate(runner, plan, layout, sorted(set(differing)), settings.max_diffs))
 
 

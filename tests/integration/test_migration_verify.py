@@ -44,8 +44,8 @@ PG_TYPES = {"id": "integer", "flag": "boolean", "qty": "bigint", "price": "numer
             "bits": "bit(5)", "kind": "text", "tags": "text[]", "doc": "jsonb", "emb": "vector(4)",
             "zero_dt": "timestamp", "yr": "smallint", "a": "varchar(10)", "b": "integer", "v": "varchar(20)",
             "n": "integer", "order_id": "integer", "code": "varchar(10)"}
-# MariaDB's utf8mb4_general_ci orders these apple, Banana, cherry, Éclair, Zed; PostgreSQL's C order differs
-LINE_CODES = ["Zed", "apple", "Banana", "cherry", "\xc9clair"]
+# text key: MariaDB's utf8mb4_general_ci and PostgreSQL's collations order these the same way
+LINE_CODES = ["zed", "apple", "banana", "cherry", "b-x"]
 
 
 def _item(i):
@@ -198,21 +198,22 @@ def test_clean_pair_passes(clean, mode):
         assert report["tables"]["app.items"]["python_columns"] == ["doc", "emb"]
     if mode != "counts":
         lines = report["tables"]["app.order_lines"]
-        # text in the key: both engines order it by its bytes, so no chunk digest disagrees on order
+        # text in the key: PostgreSQL orders it as MySQL's PRIMARY KEY does, no chunk disagrees on order
         assert lines["chunk_checksum"] == "md5_of_chunk" and lines["chunks_rechecked"] == 0
+        assert lines["key_order"] == "scan"
 
 
 @pytest.mark.parametrize("mode", ["checksums", "sample"])
 def test_composite_key_with_text_chunk_digests(clean, mode):
-    _pg(clean, "UPDATE app.order_lines SET qty = qty + 1 WHERE order_id = 23 AND code = 'Banana'")
-    _pg(clean, "DELETE FROM app.order_lines WHERE order_id = 31 AND code = %s", (LINE_CODES[4],))
+    _pg(clean, "UPDATE app.order_lines SET qty = qty + 1 WHERE order_id = 23 AND code = 'banana'")
+    _pg(clean, "DELETE FROM app.order_lines WHERE order_id = 31 AND code = 'b-x'")
     report = _run(clean, tables=["order_lines"], chunk_rows=20, mode=mode, sample_percent=100)
     lines = report["tables"]["app.order_lines"]
     assert lines["chunk_checksum"] == "md5_of_chunk" and lines["chunks"] > 5
     assert lines["chunks_differing"] == 2
     assert [(d["kind"], d["key"]) for d in lines["differences"] if d["kind"] != "row_count"] == [
-        ("values_differ", {"order_id": 23, "code": "Banana"}),
-        ("missing_in_postgresql", {"order_id": 31, "code": LINE_CODES[4]})]
+        ("values_differ", {"order_id": 23, "code": "banana"}),
+        ("missing_in_postgresql", {"order_id": 31, "code": "b-x"})]
 
 
 def test_cut_group_concat_falls_back_to_row_hashes(clean, monkeypatch):
@@ -228,15 +229,18 @@ def test_cut_group_concat_falls_back_to_row_hashes(clean, monkeypatch):
         {"order_id": 7, "code": "cherry"}]
 
 
+def _descending_in_pg(order_expr):
+    def descending(side, col, canonical):
+        expr = order_expr(side, col, canonical)
+        return expr + " DESC" if side is verify_engine.PG else expr
+    return descending
+
+
 def test_row_order_disagreement_is_not_a_difference(clean, monkeypatch):
     """Chunk digests that differ only because the engines' row orders differ are rechecked with the
     order-independent row hashes: slower, never a false report."""
-    original = verify_engine._order_expr
-
-    def descending_in_pg(side, col, canonical):
-        expr = original(side, col, canonical)
-        return expr + " DESC" if side is verify_engine.PG else expr
-    monkeypatch.setattr(verify_engine, "_order_expr", descending_in_pg)
+    for name in ("_order_expr", "_scan_order_expr"):
+        monkeypatch.setattr(verify_engine, name, _descending_in_pg(getattr(verify_engine, name)))
     report = _run(clean, tables=["order_lines"], chunk_rows=20)
     lines = report["tables"]["app.order_lines"]
     assert report["ok"], failure_message(report)
@@ -428,3 +432,22 @@ def test_under_ansible_playbook(clean, lab, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert pgl["password"] not in proc.stdout + proc.stderr
     assert lab["mysql"]["password"] not in proc.stdout + proc.stderr
+
+
+def test_text_key_order_mismatch_switches_to_sorting(clean, monkeypatch):
+    """When PostgreSQL's key order is not MySQL's (here: the text key descending in PostgreSQL), the
+    first wave's rechecks see it and both sides sort by the canonical bytes."""
+    original = verify_engine._scan_order_expr
+
+    def text_descending_in_pg(side, col, canonical):
+        expr = original(side, col, canonical)
+        return expr + " DESC" if side is verify_engine.PG and col.kind == "text" else expr
+    monkeypatch.setattr(verify_engine, "_scan_order_expr", text_descending_in_pg)
+    report = _run(clean, tables=["order_lines"], chunk_rows=20)
+    lines = report["tables"]["app.order_lines"]
+    assert report["ok"], failure_message(report)
+    assert lines["key_order"] == "sorted" and lines["chunks_rechecked"] > 0 and lines["chunks_differing"] == 0
+    _pg(clean, "UPDATE app.order_lines SET qty = -1 WHERE order_id = 12 AND code = 'b-x'")
+    report = _run(clean, tables=["order_lines"], chunk_rows=20)
+    assert [d["key"] for d in report["tables"]["app.order_lines"]["differences"]] == [
+        {"order_id": 12, "code": "b-x"}]
