@@ -9,6 +9,10 @@ description:
     checksums per chunk of primary-key range (tables without a key use an order-independent sum of
     row hashes). Differing chunks are bisected down to the differing rows, and both sides' values are
     reported with the row key.
+  - Key-range tables whose columns SQL canonicalizes are checked with one MD5 per chunk over the rows'
+    canonical texts in key order (C(chunk_checksum=md5_of_chunk)); a differing chunk is first rechecked
+    with the order-independent XOR of per-row MD5s, so a row order the engines disagree on costs time,
+    never a false report (text keys then switch to sorting, C(key_order=sorted)).
   - Rows are hashed inside each database from a canonical text that both engines compute alike
     (booleans, integers, decimals at their scale, FLOAT at float32 and DOUBLE at double precision,
     datetimes in UTC, zero dates as the manifest's zero_date policy mapped them, bytes, bit, enum, set).
@@ -96,11 +100,15 @@ ok:
   returned: always
   type: bool
 tables:
-  description: Per C(schema.table) the counts, chunks checked, strategy and differences.
+  description:
+    - Per C(schema.table) the counts, chunks checked, strategy and differences.
+    - C(chunk_checksum) is C(md5_of_chunk) or C(xor_of_row_md5); with chunk digests also C(key_order)
+      (C(natural), C(scan) or C(sorted)) and C(chunks_rechecked) (digests rechecked row by row).
   returned: always
   type: dict
   sample:
     sakila.actor: {strategy: range, mysql_rows: 200, postgresql_rows: 200, chunks: 1, chunks_checked: 1,
+                   chunk_checksum: md5_of_chunk, key_order: natural, chunks_rechecked: 0,
                    chunks_differing: 0, differences: [], status: ok, seconds: 0.02}
 failed_tables:
   description: Tables that differ.
