@@ -47,6 +47,7 @@ from itertools import compress
 from operator import ne
 
 from .errors import ValueConversionError
+from .mysqllexer import unescape_body
 
 FORMATS = ("json_object", "json_array", "auto", "csv", "float32_blob", "mysql_vector")
 TEXT_FORMATS = ("json_object", "json_array", "auto", "csv")   # read from a string's text
@@ -228,6 +229,8 @@ _OBJECT_SHAPES = (
     _object_shape(rb'"[0-9]++": ' + _JSON_NUMBER, rb", "),
     _object_shape(_PAIR, rb"," + _WS, _WS),
 )
+# The compact object as mysqldump writes it inside a string literal: {\"0\":v0,\"1\":v1,...}
+_ESCAPED_OBJECT_SHAPE = _object_shape(rb'\\"[0-9]++\\":' + _JSON_NUMBER, rb",")
 _ARRAY_SHAPES = (
     re.compile(rb"\[" + _JSON_NUMBER + rb"(?:," + _JSON_NUMBER + rb")*+\]"),
     re.compile(rb"\[" + _JSON_NUMBER + rb"(?:, " + _JSON_NUMBER + rb")*+\]"),
@@ -248,6 +251,17 @@ def fast_object_tokens(data):
     if pieces[1::2] != _keys(n):
         return None
     return b"".join(pieces[2::2]).translate(None, _STRIP)[:-1]
+
+
+def fast_escaped_object_tokens(data):
+    """fast_object_tokens for the text still escaped as in the dump ({\\"0\\":v0,...}): saves undoing
+    thousands of \\" escapes first."""
+    if _ESCAPED_OBJECT_SHAPE.fullmatch(data) is None:
+        return None
+    pieces = data.split(b'\\"')
+    if pieces[1::2] != _keys(len(pieces) // 2):
+        return None
+    return b"".join(pieces[2::2]).translate(None, b":")[:-1]
 
 
 def fast_array_tokens(data):
@@ -566,8 +580,10 @@ class EmbeddingConverter:
         """pgvector text straight from the source numbers, or None when the careful path must decide
         (anything unusual, and every error, so messages and policies stay the careful path's)."""
         tokens = self._fast(data)
-        if tokens is None:
-            return None
+        return None if tokens is None else self._tokens_text(tokens)
+
+    def _tokens_text(self, tokens):
+        """Validated number tokens b'v0,v1,...' -> pgvector text, or None on a dimension mismatch."""
         n = tokens.count(b",") + 1
         if n != self.dimensions and (self.dimensions is not None or n > MAX_DIMENSIONS[self.type]):
             return None
@@ -607,6 +623,15 @@ class EmbeddingConverter:
         except ValueConversionError:
             return None
         return out.encode("ascii")
+
+    def fast_bytes_escaped(self, body):
+        """fast_bytes for a string literal's inside as mysqldump writes it (escapes not undone)."""
+        if self._fast is not None and self.format in ("json_object", "auto"):
+            tokens = fast_escaped_object_tokens(body)
+            text = self._tokens_text(tokens) if tokens is not None else None
+            if text is not None:
+                return text.encode("ascii")
+        return self.fast_bytes(unescape_body(body) if b"\\" in body else body)
 
     def spec(self):
         return {"type": self.type, "dimensions": self.dimensions, "format": self.format, "text": self.text}

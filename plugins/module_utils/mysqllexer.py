@@ -111,8 +111,26 @@ def unescape_string(token):
         return body
     if token[:1] == b'"':
         body = body.replace(b'""', b'"')
+    return unescape_body(body)
+
+
+def unescape_body(body):
+    """The inside of a '...' literal (escapes and '' doubling as written) -> raw bytes."""
     fast = _unescape_by_replace(body)
     return fast if fast is not None else _ESCAPE_RE.sub(_unescape_one, body)
+
+
+def string_quotes(buf, start, end):
+    """Number of string-delimiting quotes in buf[start:end] (not \\' escapes), assuming the stretch
+    starts outside a backslash run. Counts without copying unless a quote follows an escaped
+    backslash (\\\\')."""
+    quotes = buf.count(b"'", start, end)
+    if buf.find(b"\\", start, end) < 0:
+        return quotes
+    if buf.find(b"\\\\'", start, end) < 0:     # every \\' has one backslash: an escaped quote
+        return quotes - buf.count(b"\\'", start, end)
+    region = buf[start:end].replace(b"\\\\", b"")
+    return region.count(b"'") - region.count(b"\\'")
 
 
 def split_introducer(token):

@@ -23,6 +23,7 @@ import os
 import pickle
 from collections import Counter, deque
 
+from ansible_collections.pgshift.mysql.plugins.module_utils import mysqllexer as lx
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import DumpSyntaxError
 from ansible_collections.pgshift.mysql.plugins.module_utils.rowcodec import RowCodec
 
@@ -30,8 +31,9 @@ BATCH_BYTES = 2 << 20          # big enough that pickling and scheduling cost < 
 MAX_STATEMENT = 16 << 20       # a longer INSERT is converted in process, streamed
 INFLIGHT_PER_JOB = 2           # batches queued per worker: keeps workers busy, bounds memory
 MAX_CANDIDATES = 64            # ';' inside strings: after this many, give up splitting here
-# Outside strings, these could end the statement elsewhere or hide quotes (single bytes: memchr-fast)
-_AMBIGUOUS = (b";", b'"', b"`", b"#")
+# Outside strings, these could hide quotes or a ';' (single bytes: memchr-fast). A ';' itself needs
+# no look: statement_end stops at the first one with paired quotes before it.
+_AMBIGUOUS = (b'"', b"`", b"#")
 
 
 # Default ceiling on transform workers. The main process splits statements and writes every
@@ -64,8 +66,7 @@ def statement_end(buf, pos):
     mysqldump ends every INSERT with ');'. Candidates are the ';' (rare in data, so memchr finds
     them fast); the first one with paired quotes before it (escaped backslashes and quotes set
     aside) is outside the strings, so it ends the statement: the end when a ')' precedes it and
-    nothing else outside the strings could end the statement elsewhere (another ';', double
-    quotes, backticks, #)."""
+    nothing outside the strings could hide a quote or a ';' (double quotes, backticks, #)."""
     if buf[pos:pos + 1] != b"(":
         return None, False
     quotes, seg, search = 0, pos, pos
@@ -73,7 +74,7 @@ def statement_end(buf, pos):
         end = buf.find(b";", search)
         if end < 0:
             return None, True
-        quotes += _quotes(buf, seg, end)      # a ';' is never part of an escape pair that hides a quote
+        quotes += lx.string_quotes(buf, seg, end)   # a ";" never belongs to an escape that hides a quote
         seg = search = end + 1
         if quotes % 2:
             continue                          # this ';' is inside a string
@@ -83,24 +84,12 @@ def statement_end(buf, pos):
     return None, False
 
 
-def _quotes(buf, start, end):
-    """Number of string-delimiting quotes in buf[start:end]; counts without copies unless an
-    escaped backslash is there (then \\\\' is not an escaped quote)."""
-    quotes = buf.count(b"'", start, end)
-    if buf.find(b"\\", start, end) < 0:
-        return quotes
-    if buf.find(b"\\\\'", start, end) < 0:     # every \\' has one backslash: an escaped quote
-        return quotes - buf.count(b"\\'", start, end)
-    region = buf[start:end].replace(b"\\\\", b"")
-    return region.count(b"'") - region.count(b"\\'")
-
-
 def _plain_outside(buf, start, end):
     present = [a for a in _AMBIGUOUS if buf.find(a, start, end) >= 0]
+    if b'"' in present and buf.count(b'"', start, end) == buf.count(b'\\"', start, end):
+        present.remove(b'"')    # JSON text: every " follows a backslash, which SQL allows in strings only
     if not present:
         return True
-    if present == [b'"'] and buf.count(b'"', start, end) == buf.count(b'\\"', start, end):
-        return True     # JSON text: every " follows a backslash, which SQL allows inside strings only
     region = buf[start:end]
     if b"\\" in region:
         region = region.replace(b"\\\\", b"").replace(b"\\'", b"")

@@ -90,6 +90,11 @@ class TableTask:
     def create_sql(self):
         return (self.entry.get("create_sql") or "").strip()
 
+    opener = None    # callable -> file object to COPY from instead of the finished file at path
+
+    def wait_whole(self):
+        """Return once the data file is complete (it always is here; a pipelined load may stream it)."""
+
     def copy_sql(self, freeze):
         cols = [c["name"] for c in self.entry.get("columns") or []]
         col_list = " (%s)" % ", ".join(qident(c) for c in cols) if cols else ""
@@ -501,7 +506,7 @@ class PgLoad:
         with conn.cursor() as cur:
             try:
                 self._prepare_table(cur, task)
-                return copy_file(cur, task.copy_sql(freeze=True), task.path, on_bytes), rejects
+                return copy_file(cur, task.copy_sql(freeze=True), task.path, on_bytes, task.opener), rejects
             except psycopg2.Error as err:
                 conn.rollback()
                 if not is_row_error(err):
@@ -514,6 +519,7 @@ class PgLoad:
                                                            err.pgcode, describe_pg_error(err))) from None
                 self.say("%s: COPY refused a row (%s); isolating refused rows" % (task.key, err.pgcode))
             # slow path: a fresh transaction, batches in savepoints (no FREEZE inside a savepoint)
+            task.wait_whole()
             self._prepare_table(cur, task)
             isolator = RejectIsolator(cur, task.copy_sql(freeze=False), task.path, rejects=rejects,
                                       max_rejects=self.max_rejects, label=task.key, on_bytes=on_bytes)

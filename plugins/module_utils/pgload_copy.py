@@ -75,9 +75,10 @@ class _CountingReader:
         return data
 
 
-def copy_file(cur, copy_sql, path, on_bytes=None):
-    """Stream a whole data file through COPY FROM STDIN; returns the number of rows copied."""
-    with open(path, "rb") as f:
+def copy_file(cur, copy_sql, path, on_bytes=None, opener=None):
+    """Stream a whole data file through COPY FROM STDIN; returns the number of rows copied.
+    opener: callable returning the file object to read instead of open(path) (a growing file)."""
+    with (opener() if opener is not None else open(path, "rb")) as f:
         source = _CountingReader(f, on_bytes) if on_bytes else f
         cur.copy_expert(copy_sql, source, size=READ_SIZE)
     return cur.rowcount

@@ -17,8 +17,15 @@ While PostgreSQL parses one table's COPY, the transform converts the next: two c
 Post-data (keys, indexes, FKs NOT VALID + VALIDATE, triggers, views) and ANALYZE run once the
 manifest is complete, as in pg_load.
 
-Guarantees: a table is handed over only after its last row converted without error, so a transform
-that fails later never leaves a partial table recorded; a table whose rows turn up again after it
+Within a table too: when its first INSERT arrives, its entry goes to a loader thread at once
+(PipelineLoad.begin), whose COPY reads the data file as the transform writes it (TableStream: a
+read at the current end waits for more until the transform finishes the table). So a big table's
+COPY runs alongside its own conversion, not after it; the COPY's transaction commits only after
+the transform declared the table whole and the row count matched.
+
+Guarantees: a table is recorded only after its last row converted without error (a transform that
+fails mid-table makes the table's COPY fail and roll back), so a transform that fails later never
+leaves a partial table recorded; a table whose rows turn up again after it
 was handed over (not a mysqldump order) fails the run and its resume record is deleted. The
 manifest is marked complete only by the transform's end, as always.
 
@@ -59,6 +66,108 @@ from .pgload_sql import ensure_state_tables, qident, read_state
 from .transform import RowsAfterPublish, _options_record, run_transform
 
 
+class TransformStopped(MigrationError):
+    """The transform failed while a loader was still reading the table it was writing."""
+
+
+class TableStream:
+    """A table's data file that the transform is still writing, read by a loader's COPY as it grows.
+
+    Transform side: finish(entry) once the file is whole and closed, or fail(reason). Loader side:
+    open() gives a file object whose read() waits at the current end of the file until more bytes
+    come or the table is finished (then the rest, then b''); after a fail() it raises."""
+
+    POLL_SECONDS = 0.05      # also wakes on finish/fail; the poll covers plain writes (1 MB flushes)
+
+    def __init__(self, path):
+        self.path = path
+        self.entry = None
+        self.failed = None
+        self._cond = threading.Condition()
+
+    def finish(self, entry):
+        with self._cond:
+            self.entry = entry
+            self._cond.notify_all()
+
+    def fail(self, reason):
+        with self._cond:
+            if self.entry is None:
+                self.failed = reason
+            self._cond.notify_all()
+
+    def wait_whole(self):
+        """The finished entry; raises TransformStopped if the transform failed first."""
+        with self._cond:
+            while self.entry is None and self.failed is None:
+                self._cond.wait()
+            if self.entry is None:
+                raise TransformStopped(self.failed)
+            return self.entry
+
+    def open(self):
+        return _GrowingFile(self)
+
+    def _wait_more(self):
+        """True when the transform finished the table (no more bytes will come)."""
+        with self._cond:
+            if self.failed is not None:
+                raise TransformStopped(self.failed)
+            if self.entry is None:
+                self._cond.wait(self.POLL_SECONDS)
+            return self.entry is not None
+
+
+class _GrowingFile:
+    def __init__(self, stream):
+        self._stream = stream
+        self._f = open(stream.path, "rb")  # noqa: SIM115 - closed by __exit__
+
+    def read(self, size=-1):
+        while True:
+            data = self._f.read(size)
+            if data:
+                return data
+            if self._stream._wait_more():
+                return self._f.read(size)      # what came between the last read and the end
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._f.close()
+
+
+class _StreamedTask(TableTask):
+    """A table loaded from its TableStream: size and row count known once the COPY reached the end."""
+
+    def __init__(self, src, entry, stream):
+        super().__init__(src, entry)
+        self.stream = stream
+        self.opener = self._open
+
+    def _open(self):
+        return _Finishing(self)
+
+    def wait_whole(self):
+        self.entry = self.stream.wait_whole()
+        self.nbytes = os.path.getsize(self.path)
+
+
+class _Finishing(_GrowingFile):
+    """The growing file of a task; at its end the task takes the table's final entry and size."""
+
+    def __init__(self, task):
+        super().__init__(task.stream)
+        self._task = task
+
+    def read(self, size=-1):
+        data = super().read(size)
+        if not data:
+            self._task.wait_whole()
+        return data
+
+
 def pipeline_identity(opts):
     """(identity, warning or None): stable for the same dump file and output-shaping options."""
     if opts.src == "-" or not os.path.exists(opts.src):
@@ -78,6 +187,7 @@ class PipelineLoad(PgLoad):
         self.manifest_id = identity
         self.manifest = {}
         self.tasks, self.by_key = [], {}
+        self.streams = []
         self.queue = queue.Queue()
         self.error = None
         self._schemas = set()
@@ -103,14 +213,26 @@ class PipelineLoad(PgLoad):
         the transform (no point converting what cannot be loaded)."""
         if self.error is not None:
             raise self.error
-        self.queue.put(entry)
+        self.queue.put((entry, None))
+
+    def begin(self, entry):
+        """Transform side: this table's rows start (its data file exists, empty); returns the
+        TableStream to finish() with the table's final entry once the file is whole."""
+        if self.error is not None:
+            raise self.error
+        stream = TableStream(TableTask(self.src, entry).path)
+        with self._lock:
+            self.streams.append(stream)
+        self.queue.put((entry, stream))
+        return stream
 
     def _worker(self):
-        while (entry := self.queue.get()) is not None:
+        while (item := self.queue.get()) is not None:
+            entry, stream = item
             if self.error is not None:
                 continue                         # drain: the run is failing
             try:
-                self._load_entry(entry)
+                self._load_entry(entry, stream)
             except Exception as err:  # noqa: BLE001 - handed to the transform thread
                 with self._lock:
                     if self.error is None:
@@ -124,10 +246,13 @@ class PipelineLoad(PgLoad):
         self.threads = []
 
     # -- one table
-    def _load_entry(self, entry):
-        task = TableTask(self.src, entry)
-        task.nbytes = os.path.getsize(task.path)
-        if entry.get("bytes") is not None and entry["bytes"] != task.nbytes:
+    def _load_entry(self, entry, stream=None):
+        if stream is not None:
+            task = _StreamedTask(self.src, entry, stream)
+        else:
+            task = TableTask(self.src, entry)
+            task.nbytes = os.path.getsize(task.path)
+        if stream is None and entry.get("bytes") is not None and entry["bytes"] != task.nbytes:
             raise LoadError("load %s: data file has %d bytes but the transform wrote %d"
                             % (task.key, task.nbytes, entry["bytes"]))
         with self._lock:
@@ -196,8 +321,11 @@ class PipelineLoad(PgLoad):
         return self._report()
 
     def abort(self, err):
-        """The transform failed: tables already committed stay (each is whole); a table the failure
-        shows was not whole after all loses its resume record, so a rerun loads it again."""
+        """The transform failed: tables already committed stay (each is whole); a table being
+        streamed rolls back; a table the failure shows was not whole after all loses its resume
+        record, so a rerun loads it again."""
+        for stream in self.streams:
+            stream.fail("the transform stopped before the table's end: %s" % err)
         self._stop_workers()
         if isinstance(err, RowsAfterPublish) and err.table_key in self.by_key:
             task = self.by_key[err.table_key]
@@ -267,6 +395,7 @@ def migrate_dump(params, opts, *, load_jobs=1, if_exists="fail", max_rejects=0, 
         return _check(params, opts, identity, load_options)
     loader = PipelineLoad(params, opts.dest, identity, **load_options)
     opts.on_table_done = loader.publish
+    opts.on_table_start = loader.begin
     opts.manifest_extra = dict(opts.manifest_extra, load_identity=identity)
     started = time.monotonic()
     try:

@@ -36,20 +36,23 @@ _PASS_TEXT = ("text", "enum", "json", "uuid", "inet")
 
 _BULK_OK = ("integer", "numeric", "float", "year", "text", "enum", "json", "date", "datetime", "uuid", "inet")
 _BULK_BAD_BYTES = b"\x00\x01\x02\x03\r"
-_BULK_BAD_ESCAPES = (b"\\0", b"\\Z", b"\\%", b"\\_")
-_BULK_BAD_TEXT = (b"-00", b"'0000", b"u0000")
+_BULK_BAD_ESCAPES = (b"\\0", b"\\Z", b"\\%", b"\\_")   # looked for once \\\\ \\' \\" are set aside
 _OUTSIDE_CHARS = b"0123456789.eE+-\t\n\x01"
 
 
-def _bulk_bad(region):
-    """True when the row loop must do this statement: control bytes, \\0 \\Z \\% \\_ escapes, text that
-    looks like a zero date or JSON's \\u0000. Separate C-level scans: one regex alternation over the
-    same bytes costs several times more (it was 45% of the bulk path's time)."""
+def _bulk_bad(region, bad_text):
+    """True when the row loop must do this statement: control bytes, or text that looks like a zero
+    date or JSON's \\u0000 where the table has such columns (bad_text). Separate C-level scans: one
+    regex alternation over the same bytes costs several times more."""
     if len(region.translate(None, _BULK_BAD_BYTES)) != len(region):
         return True
-    if b"\\" in region and any(e in region for e in _BULK_BAD_ESCAPES):
-        return True
-    return any(t in region for t in _BULK_BAD_TEXT)
+    return any(t in region for t in bad_text)
+
+
+def bulk_bad_text(converters):
+    """The texts that send a statement to the row loop, for a table with these converters."""
+    return ((b"-00", b"'0000") if {"date", "datetime"} & set(converters) else ()) + \
+        ((b"u0000",) if "json" in converters else ())
 
 
 def _statement_end(buf, pos, tries=64):
@@ -62,44 +65,41 @@ def _statement_end(buf, pos, tries=64):
         end = buf.find(b");", start)
         if end < 0:
             return -1
-        stretch = buf[start:end]
-        if b"\\" in stretch:
-            stretch = stretch.replace(b"\\\\", b"")
-            quotes -= stretch.count(b"\\'")
-        quotes += stretch.count(b"'")
+        quotes += lx.string_quotes(buf, start, end)
         if quotes % 2 == 0:
             return end
         start = end + 2
     return -1
 
 
-def bulk_statement(buf, pos, ncols, strings=None):
+def bulk_statement(buf, pos, ncols, strings=None, bad_text=(b"-00", b"'0000", b"u0000")):
     """A whole INSERT's tuples as COPY text with a few C-level passes, or None when the statement is
     not plain enough (\\0 \\Z \\% \\_ escapes, '' doubling, zero-date-like text, anything but numbers
     and NULL outside strings): then the row loop does it. Once \\\\ and \\' are set aside, every quote
     opens or closes a string, so splitting on quotes separates string contents (odd parts) from
     structure (even parts); MySQL's \\n \\r \\t \\b escapes are already COPY's.
-    strings(parts, outside): optional, rewrites string contents in place (embeddings); False refuses."""
+    strings(parts, outside): converts the string contents in place, escapes included (see
+    RowCodec._convert_bulk_strings); False refuses. Without it the escapes are done region-wide."""
     if buf[pos:pos + 1] != b"(":
         return None
     end = _statement_end(buf, pos)
     if end < 0:
         return None
     region = buf[pos + 1:end]
-    if _bulk_bad(region):
+    if _bulk_bad(region, bad_text):
         return None
-    region = region.replace(b"),\n(", b"),(")
-    # Escapes are string-only: done on the whole region (a tab or backslash outside strings makes the
-    # outside check below fail). \\\\ and \\' are parked as \x02 and \x03 and restored at the end.
-    escaped = b"\\" in region
-    if escaped:
-        region = region.replace(b"\\\\", b"\x02").replace(b"\\'", b"\x03").replace(b'\\"', b'"')
-    if b"\t" in region or b"\n" in region:
-        region = region.replace(b"\t", b"\\t").replace(b"\n", b"\\n")
-    parts = region.split(b"'")
-    if len(parts) % 2 == 0 or b"" in parts[2:-1:2]:
+    if strings is not None:
+        parts = _split_strings_keeping_escapes(region)
+        escaped = False
+    else:
+        region, escaped = _undo_escapes(region.replace(b"),\n(", b"),("))
+        if region is None:
+            return None
+        parts = region.split(b"'")
+    if parts is None or len(parts) % 2 == 0 or b"" in parts[2:-1:2]:
         return None                        # odd quote count: this ');' is inside a string
-    outside = b"\x01".join(parts[0::2]).replace(b"),(", b"\n").replace(b",", b"\t").replace(b"NULL", b"\\N")
+    outside = (b"\x01".join(parts[0::2]).replace(b"),\n(", b"),(").replace(b"),(", b"\n")
+               .replace(b",", b"\t").replace(b"NULL", b"\\N"))
     if outside.translate(None, _OUTSIDE_CHARS).replace(b"\\N", b""):
         return None
     rows = outside.count(b"\n") + 1
@@ -112,6 +112,30 @@ def bulk_statement(buf, pos, ncols, strings=None):
     if escaped:
         data = data.replace(b"\x02", b"\\\\").replace(b"\x03", b"'")
     return data + b"\n", rows, end + 2
+
+
+def _undo_escapes(text):
+    """(text with MySQL's escapes made COPY's, parked: bool), or (None, False) for escapes COPY text
+    cannot take as they are. \\\\ and \\' are parked as \\x02 and \\x03 (restored by the caller),
+    \\" becomes "; raw tabs and newlines become \\t and \\n."""
+    parked = b"\\" in text
+    if parked:
+        text = text.replace(b"\\\\", b"\x02").replace(b"\\'", b"\x03").replace(b'\\"', b'"')
+        if b"\\" in text and any(e in text for e in _BULK_BAD_ESCAPES):
+            return None, False
+    if b"\t" in text or b"\n" in text:
+        text = text.replace(b"\t", b"\\t").replace(b"\n", b"\\n")
+    return text, parked
+
+
+def _split_strings_keeping_escapes(region):
+    """region split on its string quotes, string contents still escaped (\\' parked as \\x03), or
+    None when a quote follows an escaped backslash (\\\\', rare: the row loop does it)."""
+    if b"\\" in region:
+        if region.find(b"\\\\'") >= 0:
+            return None
+        region = region.replace(b"\\'", b"\x03")
+    return region.split(b"'")
 
 
 class DumpDataError(MigrationError):
@@ -190,7 +214,8 @@ class RowCodec:
         self.bulk = (utf8 and all(c[0] in _BULK_OK or i in self.bulk_embeddings
                                   for i, c in enumerate(self.convs))
                      and self.out_order == list(range(ncols)))
-        self.bulk_strings = self._convert_bulk_embeddings if self.bulk_embeddings else None
+        self.bulk_strings = self._convert_bulk_strings if self.bulk_embeddings else None
+        self.bulk_bad_text = bulk_bad_text([c[0] for c in self.convs])
         key = ts.table.primary_key
         names = [ts.plans[p].source_name if p is not None else None for p in positions]
         self.key_idx = [names.index(k) for k in key if k in names]
@@ -220,7 +245,7 @@ class RowCodec:
         while True:
             buf, start = reader.buf, reader.pos
             if self.bulk:
-                got = bulk_statement(buf, start, self.ncols, self.bulk_strings)
+                got = bulk_statement(buf, start, self.ncols, self.bulk_strings, self.bulk_bad_text)
                 if got is not None and self._bulk_write(ts, write, got, reader):
                     return
             out = []
@@ -252,36 +277,59 @@ class RowCodec:
                 reader.fill(2 * (len(reader.buf) - reader.pos) + reader.chunk)
             tr.report_progress(ts.table.name)
 
-    def _convert_bulk_embeddings(self, parts, outside):
-        """Embedding texts of a whole statement -> pgvector text, in place in `parts` (odd parts are
-        string contents, the n-th of them is the n-th \\x01 field of `outside`). False, with `parts`
-        untouched, when any value needs the row loop (its policies and precise errors)."""
+    def _convert_bulk_strings(self, parts, outside):
+        """A statement's string contents (odd parts, still escaped as in the dump; the n-th is the
+        n-th \\x01 field of `outside`) -> COPY text in place: embedding columns converted straight
+        from their escaped text, the others unescaped together and checked as UTF-8. False, with
+        `parts` untouched, when anything needs the row loop (its policies and precise errors)."""
         ncols = self.ncols
         fields = outside.replace(b"\n", b"\t").split(b"\t")
         string_columns = [i % ncols for i, field in enumerate(fields) if field == b"\x01"]
-        done, counts = [], dict.fromkeys(self.bulk_embeddings, 0)
+        vectors, others, counts = [], [], dict.fromkeys(self.bulk_embeddings, 0)
         for n, column in enumerate(string_columns):
             target = self.bulk_embeddings.get(column)
             if target is None:
+                others.append(2 * n + 1)
                 continue
-            text = target[0](parts[2 * n + 1])
+            text = target[0](parts[2 * n + 1]) if b"\x03" not in parts[2 * n + 1] else None
             if text is None:
                 return False
-            done.append((2 * n + 1, text))
+            vectors.append((2 * n + 1, text))
             counts[column] += 1
-        for index, text in done:
+        texts = self._copy_texts([parts[i] for i in others])
+        if texts is None:
+            return False
+        for index, text in zip(others, texts, strict=True):
+            parts[index] = text
+        for index, text in vectors:
             parts[index] = text
         for column, count in counts.items():
             self.bulk_embeddings[column][1]["converted"] += count
         return True
 
     @staticmethod
-    def _bulk_write(ts, write, got, reader):
-        data, rows, end = got
+    def _copy_texts(contents):
+        """Escaped string contents -> COPY text, all at once; None if unfit or not UTF-8."""
+        if not contents:
+            return []
+        joined, parked = _undo_escapes(b"\x01".join(contents))   # \x01 cannot occur in them
+        if joined is None:
+            return None
+        if parked:
+            joined = joined.replace(b"\x02", b"\\\\").replace(b"\x03", b"'")
         try:
-            data.decode("utf-8")
+            joined.decode("utf-8")
         except UnicodeDecodeError:
-            return False
+            return None
+        return joined.split(b"\x01")
+
+    def _bulk_write(self, ts, write, got, reader):
+        data, rows, end = got
+        if self.bulk_strings is None:          # (with it, the strings were checked one by one)
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                return False
         if write:
             write(data)
             ts.bytes += len(data)

@@ -112,6 +112,7 @@ class TransformOptions:
     progress: object = None              # callable(dict) called about every 0.5 s
     jobs: int | None = None              # processes converting INSERTs; None: the CPUs we may use
     on_table_done: object = None         # callable(manifest table entry): the table's data file is whole
+    on_table_start: object = None        # callable(entry) -> stream with finish(entry): rows begin
     manifest_extra: dict = field(default_factory=dict)   # more top-level manifest keys (load_identity)
 
 
@@ -130,6 +131,7 @@ class TableState:
         self.seconds = 0.0
         self.skip = False
         self.published = False              # on_table_done was called: no more rows may come
+        self.stream = None                  # what on_table_start returned: finished at publish
         self.reject_out = self.reject_log = None
 
     @property
@@ -383,6 +385,9 @@ class Transformer:
             codec = ts.codecs[col_key] = self._codec(ts, col_key)
         if not ts.skip and ts.out is None:
             self._open_output(ts)
+        if self.o.on_table_start and ts.stream is None and not ts.skip and not self.o.check_mode:
+            ts.out.create()                 # truncates a previous run's file before anyone reads it
+            ts.stream = self.o.on_table_start(self._table_entry(ts))
         started = time.monotonic()
         if self.parallel is None or not self.parallel.add(self, ts, codec, offset):
             if self.parallel:
@@ -474,7 +479,7 @@ class Transformer:
                 f.close()
         ts.published = True
         if not ts.skip:
-            self.o.on_table_done(self._table_entry(ts))
+            (ts.stream.finish if ts.stream is not None else self.o.on_table_done)(self._table_entry(ts))
 
     def _publish_rest(self):
         """End of dump: the last table, then tables without rows (view stubs are gone by now)."""
@@ -522,6 +527,11 @@ class _TableOutput:
         if f is None:
             f = self._open()
         return f.write(data)
+
+    def create(self):
+        """Create (truncate) the file now rather than at the first write."""
+        if self._file is None and not self._created:
+            self._open()
 
     def _open(self):
         self._file = open(self.name, "ab" if self._created else "wb", buffering=1 << 20)  # noqa: SIM115

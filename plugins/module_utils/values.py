@@ -378,7 +378,7 @@ def make_embedding_converter(spec, policies):
         out = inner(raw)
         return (out if isinstance(out, bytes) else out.encode("utf-8"))
 
-    convert.bulk = inner.fast_bytes if spec.get("format") in embeddings.TEXT_FORMATS else None
+    convert.bulk = inner.fast_bytes_escaped if spec.get("format") in embeddings.TEXT_FORMATS else None
     return convert
 
 

@@ -8,14 +8,15 @@ version_added: "0.2.0"
 description:
   - M(pgshift.mysql.dump_transform) and M(pgshift.mysql.pg_load) in one task, pipelined table by table
     so that two cores work at once; the migration dir left behind is the same as the two modules write.
-  - "The transform hands each table to the load as soon as its last row is converted (mysqldump writes
+  - "The transform hands each table to the load as soon as its first rows are written (mysqldump writes
     each table's rows together); the load creates (or truncates) it and fills it with C(COPY ... FREEZE)
-    in one transaction that also records it in C(pgshift_state.loaded_tables), exactly as
+    reading the table's data file as it grows, in one transaction that commits only once the transform
+    declared the table whole, and that also records it in C(pgshift_state.loaded_tables), exactly as
     M(pgshift.mysql.pg_load) does. Keys, indexes, foreign keys (C(NOT VALID) then C(VALIDATE)),
     triggers, comments and views follow once the whole dump is transformed, then ANALYZE."
-  - "Nothing partial is ever recorded: a table is loaded only once all its rows converted; when the
-    transform fails (a truncated dump, a bad value) the task fails with its message, the tables already
-    loaded are whole, and the manifest stays marked incomplete."
+  - "Nothing partial is ever recorded: a table's load commits only once all its rows converted; when
+    the transform fails (a truncated dump, a bad value) the task fails with its message, the table being
+    converted rolls back, the tables already loaded are whole, and the manifest stays marked incomplete."
   - "Resumable: the resume key (C(load_identity) in the manifest) is derived from the dump's path, size
     and modification time and the transform options, so a rerun on the same dump skips the tables
     already loaded (the dump is read again, the tables are not copied again). A dump read from standard
