@@ -75,6 +75,8 @@ def open_dump(path):
 class DumpReader:
     """Statement-level reader over a byte stream with a sliding buffer."""
 
+    statement_end = None       # where the current INSERT ends is not known here (RowCodec finds it)
+
     def __init__(self, stream, chunk=CHUNK):
         self.stream = stream
         self.chunk = chunk

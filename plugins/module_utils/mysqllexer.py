@@ -120,17 +120,53 @@ def unescape_body(body):
     return fast if fast is not None else _ESCAPE_RE.sub(_unescape_one, body)
 
 
+# At most one quote per this many bytes (long JSON values): quotes are looked at one by one, which
+# costs less than counting two-byte sequences over all the bytes.
+SPARSE_QUOTE_BYTES = 4096
+
+
+def _quote_positions(buf, start, end):
+    i = buf.find(b"'", start, end)
+    while i >= 0:
+        yield i
+        i = buf.find(b"'", i + 1, end)
+
+
+def _delimits(buf, i, start):
+    """The quote at i is a string delimiter: an even run of backslashes (escaped backslashes) before it."""
+    j = i
+    while j > start and buf[j - 1] == 92:
+        j -= 1
+    return (i - j) % 2 == 0
+
+
 def string_quotes(buf, start, end):
     """Number of string-delimiting quotes in buf[start:end] (not \\' escapes), assuming the stretch
     starts outside a backslash run. Counts without copying unless a quote follows an escaped
     backslash (\\\\')."""
     quotes = buf.count(b"'", start, end)
-    if buf.find(b"\\", start, end) < 0:
+    if not quotes or buf.find(b"\\", start, end) < 0:
         return quotes
+    if quotes * SPARSE_QUOTE_BYTES < end - start:
+        return sum(_delimits(buf, i, start) for i in _quote_positions(buf, start, end))
     if buf.find(b"\\\\'", start, end) < 0:     # every \\' has one backslash: an escaped quote
         return quotes - buf.count(b"\\'", start, end)
     region = buf[start:end].replace(b"\\\\", b"")
     return region.count(b"'") - region.count(b"\\'")
+
+
+def split_on_string_quotes(text):
+    """text (tuples, starting outside any string) split at its string-delimiting quotes, the string
+    contents still escaped (an escaped quote kept as \\' or parked as \\x03), or None when that
+    would cost a copy of the whole text (many quotes, some after an escaped backslash)."""
+    if b"\\" not in text:
+        return text.split(b"'")
+    if text.count(b"'") * SPARSE_QUOTE_BYTES < len(text):
+        cuts = [i for i in _quote_positions(text, 0, len(text)) if _delimits(text, i, 0)]
+        return [text[a + 1:b] for a, b in zip([-1, *cuts], [*cuts, len(text)], strict=True)]
+    if text.find(b"\\\\'") >= 0:
+        return None
+    return text.replace(b"\\'", b"\x03").split(b"'")
 
 
 def split_introducer(token):

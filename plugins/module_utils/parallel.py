@@ -110,6 +110,7 @@ class _StatementReader:
 
     def __init__(self, data, base):
         self.buf, self.pos, self.base, self.eof = data, 0, base, False
+        self.statement_end = len(data) - 2       # its ');', found by the main process's splitter
 
     def offset(self, pos=None):
         return self.base + (self.pos if pos is None else pos)

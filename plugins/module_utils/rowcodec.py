@@ -72,24 +72,25 @@ def _statement_end(buf, pos, tries=64):
     return -1
 
 
-def bulk_statement(buf, pos, ncols, strings=None, bad_text=(b"-00", b"'0000", b"u0000")):
+def bulk_statement(buf, pos, ncols, *, strings=None, bad_text=(b"-00", b"'0000", b"u0000"), end=None):
     """A whole INSERT's tuples as COPY text with a few C-level passes, or None when the statement is
     not plain enough (\\0 \\Z \\% \\_ escapes, '' doubling, zero-date-like text, anything but numbers
     and NULL outside strings): then the row loop does it. Once \\\\ and \\' are set aside, every quote
     opens or closes a string, so splitting on quotes separates string contents (odd parts) from
     structure (even parts); MySQL's \\n \\r \\t \\b escapes are already COPY's.
     strings(parts, outside): converts the string contents in place, escapes included (see
-    RowCodec._convert_bulk_strings); False refuses. Without it the escapes are done region-wide."""
+    RowCodec._convert_bulk_strings); False refuses. Without it the escapes are done region-wide.
+    end: where the statement's ');' is, when the caller knows (a worker's statement)."""
     if buf[pos:pos + 1] != b"(":
         return None
-    end = _statement_end(buf, pos)
+    end = _statement_end(buf, pos) if end is None else end
     if end < 0:
         return None
     region = buf[pos + 1:end]
     if _bulk_bad(region, bad_text):
         return None
     if strings is not None:
-        parts = _split_strings_keeping_escapes(region)
+        parts = lx.split_on_string_quotes(region)
         escaped = False
     else:
         region, escaped = _undo_escapes(region.replace(b"),\n(", b"),("))
@@ -126,16 +127,6 @@ def _undo_escapes(text):
     if b"\t" in text or b"\n" in text:
         text = text.replace(b"\t", b"\\t").replace(b"\n", b"\\n")
     return text, parked
-
-
-def _split_strings_keeping_escapes(region):
-    """region split on its string quotes, string contents still escaped (\\' parked as \\x03), or
-    None when a quote follows an escaped backslash (\\\\', rare: the row loop does it)."""
-    if b"\\" in region:
-        if region.find(b"\\\\'") >= 0:
-            return None
-        region = region.replace(b"\\'", b"\x03")
-    return region.split(b"'")
 
 
 class DumpDataError(MigrationError):
@@ -245,7 +236,9 @@ class RowCodec:
         while True:
             buf, start = reader.buf, reader.pos
             if self.bulk:
-                got = bulk_statement(buf, start, self.ncols, self.bulk_strings, self.bulk_bad_text)
+                got = bulk_statement(buf, start, self.ncols, strings=self.bulk_strings,
+                                     bad_text=self.bulk_bad_text,
+                                     end=reader.statement_end if start == 0 else None)
                 if got is not None and self._bulk_write(ts, write, got, reader):
                     return
             out = []

@@ -10,6 +10,7 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.embeddings import (
     exact_floats,
     expected_float32,
     fast_array_tokens,
+    fast_escaped_object_tokens,
     fast_object_tokens,
     make_converter,
     parse_vector_text,
@@ -102,6 +103,20 @@ def test_fast_path_agrees_with_careful_path(document, dims, as_bytes):
             assert fast_out == slow_out
         else:
             assert same_vector(fast_out, slow_out), (doc, fast_out, slow_out)
+        # the same text still escaped as mysqldump writes it (the transform's statement-at-once path)
+        escaped = make_converter(spec).fast_bytes_escaped(mysqldump_escaped(doc.encode()))
+        if slow_kind == "error":
+            assert escaped is None
+        else:
+            assert same_vector(escaped.decode(), slow_out), (doc, escaped, slow_out)
+
+
+def mysqldump_escaped(raw):
+    """A string literal's inside as mysqldump writes it."""
+    for plain, escape in ((b"\\", b"\\\\"), (b"'", b"\\'"), (b'"', b'\\"'), (b"\n", b"\\n"),
+                          (b"\r", b"\\r"), (b"\x00", b"\\0"), (b"\x1a", b"\\Z")):
+        raw = raw.replace(plain, escape)
+    return raw
 
 
 @pytest.mark.parametrize("raw,fast", [
@@ -118,6 +133,19 @@ def test_fast_path_agrees_with_careful_path(document, dims, as_bytes):
 ])
 def test_fast_object_tokens(raw, fast):
     assert fast_object_tokens(raw.encode()) == (fast.encode() if fast else None)
+
+
+@pytest.mark.parametrize("raw,fast", [
+    ('{"0":0.5,"1":-2e-05}', "0.5,-2e-05"),
+    ('{"0":-0.007047934,"1":0}', "-0.007047934,0"),
+    ('{"0": 0.5, "1": 1}', None),                # other spellings: unescaped first, then the usual path
+    ('{"1":0.5,"0":1}', None),
+    ('{"0":01,"1":1}', None),
+    ('{"0":1e10,"1":1}', None),
+    ('{"0":1.5.2,"1":1}', None),
+])
+def test_fast_escaped_object_tokens(raw, fast):
+    assert fast_escaped_object_tokens(mysqldump_escaped(raw.encode())) == (fast.encode() if fast else None)
 
 
 @pytest.mark.parametrize("raw,fast", [

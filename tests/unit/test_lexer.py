@@ -88,3 +88,27 @@ def test_unescape_by_replace_handles_what_mysqldump_writes():
 ])
 def test_split_values(inside, values):
     assert lx.split_values(inside) == values
+
+
+_STRING_PIECES = st.sampled_from([b"a", b",", b"\\\\", b"\\'", b'\\"', b"\\n", b";", b")", b"(", b"\xc3\xa9",
+                                  b"{"])
+_OUTSIDE = st.sampled_from([b"(1,", b"),(", b",NULL,", b"2.5,", b","])
+
+
+@given(st.lists(st.tuples(_OUTSIDE, st.lists(_STRING_PIECES, max_size=6)), min_size=1, max_size=8),
+       st.sampled_from([0, 1 << 40]))
+def test_string_quotes_and_split_sparse_or_dense(items, sparse_bytes):
+    """Quotes looked at one by one (sparse) or counted (dense): the same delimiters either way."""
+    outside = [o for o, _s in items]
+    bodies = [b"".join(s) for _o, s in items]
+    text = b"".join(o + b"'" + b + b"'" for o, b in zip(outside, bodies, strict=True)) + b")"
+    old = lx.SPARSE_QUOTE_BYTES
+    lx.SPARSE_QUOTE_BYTES = sparse_bytes
+    try:
+        assert lx.string_quotes(text, 0, len(text)) == 2 * len(bodies)
+        parts = lx.split_on_string_quotes(text)
+    finally:
+        lx.SPARSE_QUOTE_BYTES = old
+    if parts is not None:
+        expected = [p for o, b in zip(outside, bodies, strict=True) for p in (o, b)] + [b")"]
+        assert [p.replace(b"\x03", b"\\'") for p in parts] == expected

@@ -201,7 +201,7 @@ def test_embeddings_statement_at_once(tmp_path, monkeypatch):
     from ansible_collections.pgshift.mysql.plugins.module_utils import rowcodec
     taken = []
     real = rowcodec.bulk_statement
-    monkeypatch.setattr(rowcodec, "bulk_statement", lambda *a: taken.append(real(*a)) or taken[-1])
+    monkeypatch.setattr(rowcodec, "bulk_statement", lambda *a, **k: taken.append(real(*a, **k)) or taken[-1])
     body = (b"CREATE TABLE `ce` (`id` int NOT NULL, `txt` text, `embedding` longtext, PRIMARY KEY (`id`));\n"
             b"INSERT INTO `ce` VALUES (1,'VALUES (\\'x\\'); \\\\ \\\"q\\\"',"
             b"'{\\\"0\\\":0.5,\\\"1\\\":-0.25,\\\"2\\\":1}'),"
