@@ -248,7 +248,13 @@ _ARRAY_SHAPES = (
     _array_shape(_JSON_NUMBER, rb",", _WS),
 )
 _STRIP = b" \t\r\n:"
+
+
 def _any_fullmatch(patterns, data):
+    """patterns[0] is the plain-number shape: skipped when the text has an exponent (it would fail
+    there, after scanning up to it)."""
+    if b"e" in data or b"E" in data:
+        patterns = patterns[1:]
     return any(p.fullmatch(data) is not None for p in patterns)
 
 
