@@ -614,12 +614,22 @@ def _digest_select(plan, side, layout, chunk):
                                 ", ".join(plan.x(side, "scan_order" if order == "scan" else "order"))))
 
 
+# PostgreSQL's answer to a string_agg beyond 1 GB (a key range far wider than the average row says)
+PG_TEXT_TOO_BIG = ("Cannot enlarge string buffer", "invalid memory alloc request size", "out of memory")
+
+
 def chunk_digests(plan, side, layout, chunk_ids):
-    """{chunk: (rows, md5 of the chunk's text)} in one query; None when MySQL cut a chunk's text
-    (GROUP_CONCAT longer than group_concat_max_len): the caller checks those chunks row by row."""
+    """{chunk: (rows, md5 of the chunk's text)} in one query; None when a chunk's text was too long
+    (MySQL cut its GROUP_CONCAT at group_concat_max_len, PostgreSQL refused a string_agg over 1 GB):
+    the caller checks those chunks row by row."""
     warnings = []
     sql = " UNION ALL ".join(_digest_select(plan, side, layout, i) for i in chunk_ids)
-    rows = side.query(sql, warnings)
+    try:
+        rows = side.query(sql, warnings)
+    except VerifyError as err:
+        if side.dialect is PG and any(text in str(err) for text in PG_TEXT_TOO_BIG):
+            return None
+        raise
     if any(code == ER_CUT_GROUP_CONCAT for code, _message in warnings):
         return None
     return {int(r[0]): (int(r[1]), _as_text(r[2]) or "") for r in rows}

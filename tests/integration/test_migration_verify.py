@@ -229,6 +229,29 @@ def test_cut_group_concat_falls_back_to_row_hashes(clean, monkeypatch):
         {"order_id": 7, "code": "cherry"}]
 
 
+def test_too_long_string_agg_falls_back_to_row_hashes(clean, monkeypatch):
+    """PostgreSQL refusing a chunk's string_agg (over 1 GB: its real message, raised by a function
+    around the aggregate) makes the chunk checked row by row, not the run fail."""
+    _pg(clean, "CREATE OR REPLACE FUNCTION app.pgshift_too_big(text) RETURNS text LANGUAGE plpgsql AS $$"
+               " BEGIN RAISE EXCEPTION 'out of memory' USING DETAIL = 'Cannot enlarge string buffer"
+               " containing 1073741812 bytes by 20 more bytes.'; END $$")
+    real = verify_engine._digest_select
+
+    def refusing(plan, side, layout, chunk):
+        sql = real(plan, side, layout, chunk)
+        return sql.replace("md5(string_agg(", "md5(app.pgshift_too_big(string_agg(").replace(
+            "')) FROM (", "'))) FROM (") if side.dialect is verify_engine.PG else sql
+    monkeypatch.setattr(verify_engine, "_digest_select", refusing)
+    try:
+        _pg(clean, "UPDATE app.order_lines SET qty = 0 WHERE order_id = 7 AND code = 'cherry'")
+        report = _run(clean, tables=["order_lines"], chunk_rows=100)
+        lines = report["tables"]["app.order_lines"]
+        assert lines["chunks_rechecked"] == lines["chunks"] > 1
+        assert [d["key"] for d in lines["differences"]] == [{"order_id": 7, "code": "cherry"}]
+    finally:
+        _pg(clean, "DROP FUNCTION app.pgshift_too_big(text)")
+
+
 def _descending_in_pg(order_expr):
     def descending(side, col, canonical):
         expr = order_expr(side, col, canonical)
