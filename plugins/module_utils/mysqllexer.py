@@ -155,6 +155,15 @@ def string_quotes(buf, start, end):
     return region.count(b"'") - region.count(b"\\'")
 
 
+def outside_strings(buf, start, end):
+    """[(from, to), ...]: the stretches of buf[start:end] outside '...' strings (start outside any),
+    or None when quotes are too many to look at one by one."""
+    if buf.count(b"'", start, end) * SPARSE_QUOTE_BYTES >= end - start:
+        return None
+    cuts = [i for i in _quote_positions(buf, start, end) if _delimits(buf, i, start)]
+    return list(zip([start] + [c + 1 for c in cuts[1::2]], cuts[0::2] + [end], strict=False))
+
+
 def split_on_string_quotes(text):
     """text (tuples, starting outside any string) split at its string-delimiting quotes, the string
     contents still escaped (an escaped quote kept as \\' or parked as \\x03), or None when that

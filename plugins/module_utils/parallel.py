@@ -86,10 +86,11 @@ def statement_end(buf, pos):
 
 def _plain_outside(buf, start, end):
     present = [a for a in _AMBIGUOUS if buf.find(a, start, end) >= 0]
-    if b'"' in present and buf.count(b'"', start, end) == buf.count(b'\\"', start, end):
-        present.remove(b'"')    # JSON text: every " follows a backslash, which SQL allows in strings only
     if not present:
         return True
+    stretches = lx.outside_strings(buf, start, end)      # few long strings (JSON): cheap
+    if stretches is not None:
+        return not any(buf.find(a, lo, hi) >= 0 for lo, hi in stretches for a in present)
     region = buf[start:end]
     if b"\\" in region:
         region = region.replace(b"\\\\", b"").replace(b"\\'", b"")

@@ -107,8 +107,11 @@ def test_string_quotes_and_split_sparse_or_dense(items, sparse_bytes):
     try:
         assert lx.string_quotes(text, 0, len(text)) == 2 * len(bodies)
         parts = lx.split_on_string_quotes(text)
+        stretches = lx.outside_strings(text, 0, len(text))
     finally:
         lx.SPARSE_QUOTE_BYTES = old
+    if stretches is not None:
+        assert [text[lo:hi] for lo, hi in stretches] == [*outside, b")"]
     if parts is not None:
         expected = [p for o, b in zip(outside, bodies, strict=True) for p in (o, b)] + [b")"]
         assert [p.replace(b"\x03", b"\\'") for p in parts] == expected
