@@ -99,8 +99,10 @@ def bulk_statement(buf, pos, ncols, *, strings=None, bad_text=(b"-00", b"'0000",
         parts = region.split(b"'")
     if parts is None or len(parts) % 2 == 0 or b"" in parts[2:-1:2]:
         return None                        # odd quote count: this ');' is inside a string
-    outside = (b"\x01".join(parts[0::2]).replace(b"),\n(", b"),(").replace(b"),(", b"\n")
-               .replace(b",", b"\t").replace(b"NULL", b"\\N"))
+    outside = b"\x01".join(parts[0::2]).replace(b"),\n(", b"),(")
+    if b"\n" in outside or b"\t" in outside:      # raw, between values: would pass for separators
+        return None
+    outside = outside.replace(b"),(", b"\n").replace(b",", b"\t").replace(b"NULL", b"\\N")
     if outside.translate(None, _OUTSIDE_CHARS).replace(b"\\N", b""):
         return None
     rows = outside.count(b"\n") + 1

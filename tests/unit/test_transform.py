@@ -220,6 +220,17 @@ def test_embeddings_statement_at_once(tmp_path, monkeypatch):
     assert taken == [None]
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_one_column_embedding_table_with_spacing_inside_tuples(tmp_path, jobs):
+    """Hand-written spacing between values (not mysqldump's) must not pass for row separators."""
+    body = (b"CREATE TABLE `e1` (`embedding` longtext);\n"
+            b"INSERT INTO `e1` VALUES (\n'[1,2,3]'),('[4,5,6]'),(\n'[7,8,9]');\n")
+    spec = {"table": "e1", "column": "embedding", "dimensions": 3, "format": "json_array"}
+    result, dest = transform(tmp_path, body, embeddings=[spec], jobs=jobs)
+    assert rows(dest, "db1.e1") == [["[1,2,3]"], ["[4,5,6]"], ["[7,8,9]"]]
+    assert result["tables"]["db1.e1"]["rows"] == 3
+
+
 @pytest.mark.parametrize("values", [b"(1,2),(3,NULL)", b"(1,2),\n(3,NULL)", b"(1,2)"])
 def test_numbers_only_table_bulk_path(tmp_path, values):
     """A statement without any string literal (the bulk path has no string parts to put back)."""
