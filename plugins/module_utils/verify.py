@@ -809,6 +809,40 @@ class Settings:
     progress: object
 
 
+# MySQL character sets whose every stored byte string reads back as utf8mb4 unchanged (latin1 maps
+# all 256 bytes). Any other set (ascii, sjis, gbk, ...) may hold bytes without a Unicode form (an
+# ALTER from VARBINARY, a non-strict insert): the server sends '?' for them to every utf8mb4 reader,
+# so the dump, the live copy and the checksums would all carry the same '?'. Looked for apart.
+LOSSLESS_CHARSETS = (None, "utf8mb4", "utf8mb3", "utf8", "binary", "latin1")
+TEXT_KINDS = ("text", "set")
+
+
+def unrepresentable_text(my, plan, limit):
+    """Rows of text columns in another character set whose reading as utf8mb4 adds '?' characters
+    (bytes with no Unicode form): one difference each, with its key, column and both byte forms."""
+    found = []
+    for col in plan.columns:
+        if col.my_charset in LOSSLESS_CHARSETS or col.kind not in TEXT_KINDS or len(found) >= limit:
+            continue
+        name = cn.my_ident(col.source_name)
+        read = "CONVERT(%s USING utf8mb4)" % name
+        marks = "CHAR_LENGTH(%s) - CHAR_LENGTH(REPLACE(%s, '?', ''))"
+        keys = [cn.my_ident(c.source_name) for c in plan.pk]
+        sql = "SELECT %s FROM %s WHERE %s > %s LIMIT %d" % (
+            ", ".join(keys + ["HEX(%s)" % name, read]), plan.source(my), marks % (read, read),
+            marks % (name, name), limit - len(found))
+        for row in my.query(sql):
+            entry = {"kind": "unrepresentable_text", "column": col.name, "charset": col.my_charset,
+                     "mysql_hex": _as_text(row[len(keys)]), "read_as": _display(row[len(keys) + 1]),
+                     "reason": "bytes with no Unicode form in MySQL's %s: every utf8mb4 reader (dump,"
+                               " live copy) gets '?' for them; fix the source value or its character"
+                               " set" % col.my_charset}
+            if keys:
+                entry["key"] = {c.name: _display(v) for c, v in zip(plan.pk, row, strict=False)}
+            found.append(entry)
+    return found
+
+
 def verify_table(runner, plan, settings):
     started = time.monotonic()
     (my_stats, pg_stats) = table_stats(runner, plan)
@@ -818,6 +852,7 @@ def verify_table(runner, plan, settings):
     _float_warning(plan, result)
     if my_stats[0] != pg_stats[0]:
         result["differences"].append({"kind": "row_count", "mysql": my_stats[0], "postgresql": pg_stats[0]})
+    result["differences"].extend(unrepresentable_text(runner.my, plan, settings.max_diffs))
     if settings.mode != "counts":
         _checksum_table(runner, plan, settings, (my_stats, pg_stats), result)
     result["seconds"] = round(time.monotonic() - started, 3)

@@ -22,6 +22,11 @@ description:
     carry and verify exact float32 values. Live manifests and dumps of MySQL 8+ compare exactly.
     JSON and embedding columns, which SQL cannot canonicalize identically, are streamed and compared in
     Python (embeddings as float32 arrays against their source JSON or blob).
+  - "Text columns in a character set other than utf8mb4/utf8mb3/latin1/binary (ascii, sjis, gbk, ...)
+    can hold bytes with no Unicode form (after an ALTER from VARBINARY, or a non-strict insert); MySQL
+    sends C(?) for them to every utf8mb4 reader, so both migration paths and the checksums would carry
+    the same C(?). Such values are looked for apart, in every mode, and reported as
+    C(unrepresentable_text) with the key, the column and the source bytes in hex."
   - Any difference fails the task with a message naming the table and the key; the full report is
     returned and, with O(report_path), written as JSON.
   - Read-only on both sides.
