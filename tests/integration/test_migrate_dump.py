@@ -261,3 +261,31 @@ def test_dump_load_module(tmp_path, lab, pg_connect, pg_db):
     assert run.returncode == 0, output[-4000:]
     assert "ok=3" in output and "changed=1" in output
     assert p["password"] not in output
+
+
+def test_streamed_table_with_rows_postgresql_refuses(lab, pg_connect, tmp_path):
+    """A row the transform passes but PostgreSQL refuses (30 February): the streamed COPY fails, the
+    table is then loaded again from its whole file with the row diverted to rejects (max_rejects)."""
+    dump = tmp_path / "r.sql"
+    rows = b",".join(b"(%d,'2020-02-%02d')" % (i, 30 if i == 777 else 1 + i % 28) for i in range(1, 3001))
+    dump.write_bytes(b"-- MariaDB dump 10.19\n-- Host: h    Database: rdb\n/*!40101 SET NAMES utf8mb4 */;\n"
+                     b"CREATE TABLE `r` (\n  `id` int NOT NULL,\n  `d` date DEFAULT NULL,\n"
+                     b"  PRIMARY KEY (`id`)\n) ENGINE=InnoDB;\nINSERT INTO `r` VALUES " + rows + b";\n")
+    made = []
+    pg_db = _new_pg_db(pg_connect, made)
+    try:
+        with pytest.raises(MigrationError, match=r"rdb\.r.*line 777"):
+            migrate_dump(_params(lab, pg_db),
+                         TransformOptions(src=str(dump), dest=str(tmp_path / "a"), jobs=2))
+        result = migrate_dump(_params(lab, pg_db), TransformOptions(src=str(dump), dest=str(tmp_path / "b"),
+                                                                    jobs=2), max_rejects=5)
+        table = result["load"]["tables"]["rdb.r"]
+        assert (table["rows"], table["rejected"]) == (2999, 1)
+        with open(table["reject_file"], "rb") as f:
+            assert b"777\t2020-02-30" in f.read()
+        pg = pg_connect(pg_db)
+        assert _rows(pg, "SELECT count(*), min(id), max(id) FROM rdb.r") == [(2999, 1, 3000)]
+        pg.close()
+    finally:
+        for name in made:
+            _drop_pg(pg_connect, name)
