@@ -102,6 +102,18 @@ class TableTask:
             self.qualified, col_list, ", FREEZE true" if freeze else "")
 
 
+def largest_tables_first(cur, todo):
+    """(step, need) pairs of index builds or FK validations ordered by their table's size, biggest
+    first (stable: a table's own steps keep their order). The longest ones then start at once and
+    the small ones fill in beside them, instead of the biggest starting last and running alone."""
+    sizes = {}
+    for step, _need in todo:
+        if step.table and (step.schema, step.table) not in sizes:
+            cur.execute("SELECT pg_relation_size(to_regclass(%s))", (qname(step.schema, step.table),))
+            sizes[(step.schema, step.table)] = cur.fetchone()[0] or 0
+    return sorted(todo, key=lambda item: -sizes.get((item[0].schema, item[0].table), 0))
+
+
 class Step:
     """One pre-data or post-data statement, with the key it is recorded under."""
 
@@ -566,13 +578,13 @@ class PgLoad:
     def _run_post_data(self):
         with self.pool.connection() as conn, conn.cursor() as cur:
             todo = [(s, self._post_needed(cur, s)) for s in self.post_steps]
+            todo = [(s, need) for s, need in todo if need]
+            keys = largest_tables_first(cur, [(s, n) for s, n in todo if s.kind in PARALLEL_KINDS])
+            fks = largest_tables_first(cur, [(s, n) for s, n in todo if s.kind == "foreign_key"])
             conn.commit()
-        todo = [(s, need) for s, need in todo if need]
         if not todo:
             return
         self.say("post-data: %d step(s)" % len(todo))
-        keys = [(s, n) for s, n in todo if s.kind in PARALLEL_KINDS]
-        fks = [(s, n) for s, n in todo if s.kind == "foreign_key"]
         rest = [(s, n) for s, n in todo if s.kind not in PARALLEL_KINDS and s.kind != "foreign_key"]
         self._parallel([lambda s=s: self._run_step(s, s.sql) for s, _ in keys])
         for step, need in fks:  # NOT VALID: catalog only, but it locks both tables: one at a time
