@@ -10,14 +10,14 @@ import argparse
 import json
 import sys
 
+from .cli_common import add_connection_arguments, connection_params
 from .connections import pg_connect
 from .errors import MigrationError
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="pgshift embeddings", description=__doc__.splitlines()[0])
-    for opt in ("host", "port", "database", "user", "service", "passfile"):
-        p.add_argument("--pg-" + opt, dest="pg_" + opt, type=int if opt == "port" else str)
+    add_connection_arguments(p)
     p.add_argument("--table", required=True)
     p.add_argument("--column", required=True)
     p.add_argument("--key")
@@ -46,8 +46,7 @@ def main(argv):
     from .embedding_sql import EmbeddingJob
 
     args = parse_args(argv)
-    params = {k: v for k, v in vars(args).items() if k.startswith("pg_")}
-    params.setdefault("pg_sslmode", "prefer")
+    params = connection_params(args)
     index = None if args.index == "none" else {
         "method": args.index, "opclass": args.opclass, "m": args.m,
         "ef_construction": args.ef_construction, "lists": args.lists}

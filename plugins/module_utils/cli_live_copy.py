@@ -15,7 +15,7 @@ Progress on stderr (when a TTY, or --progress); the final JSON report on stdout.
 import argparse
 import json
 
-from .cli_common import progress_printer, report
+from .cli_common import add_connection_arguments, connection_params, progress_printer, report
 from .errors import MigrationError
 from .live_snapshot import MODES
 from .livecopy import live_copy
@@ -36,11 +36,7 @@ def build_parser():
     p = argparse.ArgumentParser(prog="pgshift live-copy", description=__doc__.split("\n\n")[0])
     p.add_argument("--databases", nargs="+", required=True, help="MySQL databases to copy")
     p.add_argument("--dest", required=True, help="migration dir for manifest, state and rejects")
-    for opt in ("--mysql-host", "--mysql-user", "--mysql-defaults-file", "--mysql-ssl-ca",
-                "--pg-host", "--pg-database", "--pg-user", "--pg-sslmode", "--pg-service", "--pg-passfile"):
-        p.add_argument(opt)
-    p.add_argument("--mysql-port", type=int)
-    p.add_argument("--pg-port", type=int)
+    add_connection_arguments(p, mysql=True)
     p.add_argument("--jobs", type=int, help="tables copied in parallel (default: CPU count)")
     p.add_argument("--snapshot", choices=MODES, default="lock")
     p.add_argument("--if-exists", choices=IF_EXISTS, default="fail")
@@ -62,12 +58,6 @@ def build_parser():
     p.add_argument("--check", action="store_true", help="plan and report, write nothing")
     p.add_argument("--progress", action="store_true", help="progress on stderr even if not a TTY")
     return p
-
-
-def connection_params(args):
-    keys = ("mysql_host", "mysql_port", "mysql_user", "mysql_defaults_file", "mysql_ssl_ca", "pg_host",
-            "pg_port", "pg_database", "pg_user", "pg_sslmode", "pg_service", "pg_passfile")
-    return {k: getattr(args, k) for k in keys}
 
 
 def main(argv):

@@ -10,20 +10,14 @@ JSON as "msg").
 """
 import argparse
 
-from .cli_common import progress_printer, report
+from .cli_common import add_connection_arguments, connection_params, progress_printer, report
 from .pgload import IF_EXISTS, load
 
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="pgshift load", description=__doc__.split("\n\n")[0])
     parser.add_argument("src", help="the migration dir (manifest.json, pre-data.sql, data/, post-data.sql)")
-    parser.add_argument("--pg-host")
-    parser.add_argument("--pg-port", type=int)
-    parser.add_argument("--pg-database")
-    parser.add_argument("--pg-user")
-    parser.add_argument("--pg-sslmode")
-    parser.add_argument("--pg-service")
-    parser.add_argument("--pg-passfile")
+    add_connection_arguments(parser)
     parser.add_argument("--jobs", type=int, help="tables loaded in parallel (default: CPU count)")
     parser.add_argument("--if-exists", choices=IF_EXISTS, default="fail")
     parser.add_argument("--max-rejects", type=int, default=0,
@@ -35,11 +29,6 @@ def build_parser():
     parser.add_argument("--check", action="store_true", help="validate and report the plan, write nothing")
     parser.add_argument("--progress", action="store_true", help="progress on stderr even if not a TTY")
     return parser
-
-
-def connection_params(args):
-    return {key: getattr(args, key) for key in
-            ("pg_host", "pg_port", "pg_database", "pg_user", "pg_sslmode", "pg_service", "pg_passfile")}
 
 
 def main(argv):

@@ -13,8 +13,7 @@ command line (--pg-passfile, --pg-service or libpq's environment). Progress on s
 """
 import json
 
-from .cli_common import progress_printer, report
-from .cli_load import connection_params
+from .cli_common import add_connection_arguments, connection_params, progress_printer, report
 from .cli_transform import _parser as transform_parser
 from .cli_transform import options_from_args
 from .pgload import IF_EXISTS
@@ -25,9 +24,7 @@ def build_parser():
     parser = transform_parser()
     parser.prog = "pgshift migrate-dump"
     parser.description = __doc__.split("\n\n")[0]
-    for name in ("host", "database", "user", "sslmode", "service", "passfile"):
-        parser.add_argument("--pg-" + name)
-    parser.add_argument("--pg-port", type=int)
+    add_connection_arguments(parser)
     parser.add_argument("--load-jobs", type=int, default=1,
                         help="tables loaded at once (default 1: the transform keeps the other core busy)")
     parser.add_argument("--if-exists", choices=IF_EXISTS, default="fail")

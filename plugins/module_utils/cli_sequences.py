@@ -3,6 +3,7 @@ import argparse
 import json
 import sys
 
+from .cli_common import add_connection_arguments, connection_params
 from .connections import pg_connect
 from .errors import MigrationError
 from .sequences import load_manifest, reset_sequences
@@ -12,13 +13,7 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="pgshift sequences", description=__doc__)
     parser.add_argument("--schemas", required=True, help="comma-separated PostgreSQL schemas")
     parser.add_argument("--src", help="migration dir whose manifest records AUTO_INCREMENT values")
-    parser.add_argument("--pg-host", default="127.0.0.1")
-    parser.add_argument("--pg-port", type=int, default=5432)
-    parser.add_argument("--pg-database")
-    parser.add_argument("--pg-user")
-    parser.add_argument("--pg-service")
-    parser.add_argument("--pg-passfile", help="a .pgpass file; passwords are never taken on the command line")
-    parser.add_argument("--pg-sslmode", default="prefer")
+    add_connection_arguments(parser)
     parser.add_argument("--check", action="store_true", help="plan only: print the setval calls")
     parser.add_argument("--allow-decrease", action="store_true",
                         help="also lower sequences that are ahead of the wanted value")
@@ -28,7 +23,7 @@ def build_parser():
 
 def main(argv):
     args = build_parser().parse_args(argv)
-    params = {k: v for k, v in vars(args).items() if k.startswith("pg_")}
+    params = connection_params(args)
     progress = args.progress or sys.stderr.isatty()
     try:
         manifest = load_manifest(args.src)

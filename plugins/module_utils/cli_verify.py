@@ -3,6 +3,7 @@ import argparse
 import json
 import sys
 
+from .cli_common import add_connection_arguments, connection_params, split_params
 from .errors import MigrationError
 from .sequences import load_manifest
 from .verify import failure_message, verify, write_report
@@ -18,18 +19,7 @@ def build_parser():
     parser.add_argument("--max-diffs", type=int, default=10, help="differing rows reported per table")
     parser.add_argument("--jobs", type=int, default=1, help="concurrent queries per engine")
     parser.add_argument("--report-path", help="write the JSON report here too")
-    parser.add_argument("--mysql-host")
-    parser.add_argument("--mysql-port", type=int)
-    parser.add_argument("--mysql-user")
-    parser.add_argument("--mysql-defaults-file", help="option file holding the password")
-    parser.add_argument("--mysql-ssl-ca")
-    parser.add_argument("--pg-host", default="127.0.0.1")
-    parser.add_argument("--pg-port", type=int, default=5432)
-    parser.add_argument("--pg-database")
-    parser.add_argument("--pg-user")
-    parser.add_argument("--pg-service")
-    parser.add_argument("--pg-passfile", help="a .pgpass file; passwords are never taken on the command line")
-    parser.add_argument("--pg-sslmode", default="prefer")
+    add_connection_arguments(parser, mysql=True)
     parser.add_argument("--progress", action="store_true", help="progress on stderr even without a TTY")
     return parser
 
@@ -48,9 +38,7 @@ def _progress_printer(enabled):
 
 def main(argv):
     args = build_parser().parse_args(argv)
-    params = vars(args)
-    mysql_params = {k: v for k, v in params.items() if k.startswith("mysql_")}
-    pg_params = {k: v for k, v in params.items() if k.startswith("pg_")}
+    mysql_params, pg_params = split_params(connection_params(args))
     tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
     try:
         manifest = load_manifest(args.src)

@@ -394,6 +394,7 @@ def test_console_command_writes_the_report(clean, tmp_path):
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "bin", "pgshift"), "verify",
                            "--src", clean["dir"],
                            "--mysql-defaults-file", clean["mysql"]["mysql_defaults_file"],
+                           "--pg-host", pg["pg_host"], "--pg-port", str(pg["pg_port"]),
                            "--pg-database", pg["pg_database"], "--pg-user", pg["pg_user"],
                            "--pg-passfile", pg["pg_passfile"], "--report-path", str(out), "--progress",
                            "--chunk-rows", "50"], check=False, capture_output=True, text=True)

@@ -174,7 +174,8 @@ def test_unknown_schema_fails_clearly(migrated):
 def test_console_command_check_then_apply(migrated, lab):
     base = [sys.executable, os.path.join(ROOT, "bin", "pgshift"), "sequences", "--schemas", "app",
             "--src", migrated["dir"], "--pg-database", migrated["pg_db"], "--pg-user",
-            lab["postgresql"]["user"], "--pg-passfile", lab["postgresql"]["passfile"]]
+            lab["postgresql"]["user"], "--pg-passfile", lab["postgresql"]["passfile"],
+            "--pg-host", lab["postgresql"]["host"], "--pg-port", str(lab["postgresql"]["port"])]
     check = subprocess.run(base + ["--check"], capture_output=True, text=True, check=True)
     assert json.loads(check.stdout)["changed"] is True
     run = subprocess.run(base, capture_output=True, text=True, check=True)

@@ -225,6 +225,7 @@ def measure(args, my_db, src, pg_db):
     proc, verify_s, verify_cpu = timed(
         my_db, [sys.executable, os.path.join(ROOT, "bin", "pgshift"), "verify", "--src", src, "--mode",
                 "checksums", "--jobs", str(args.jobs), "--mysql-defaults-file", MY["mysql_defaults_file"],
+                "--pg-host", PG["pg_host"], "--pg-port", str(PG["pg_port"]),
                 "--pg-database", pg_db, "--pg-user", PG["pg_user"], "--pg-passfile", PG["pg_passfile"],
                 *args.verify_args.split()], pg_db, capture_output=True, text=True)
     report = json.loads(proc.stdout) if proc.stdout.strip() else {}

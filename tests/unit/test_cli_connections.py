@@ -1,0 +1,47 @@
+"""Every console verb takes the same connection options and hands the engines the same params."""
+import pytest
+from ansible_collections.pgshift.mysql.plugins.module_utils import (
+    cli_embeddings,
+    cli_live_copy,
+    cli_load,
+    cli_migrate_dump,
+    cli_sequences,
+    cli_verify,
+)
+from ansible_collections.pgshift.mysql.plugins.module_utils.cli_common import connection_params
+
+PG_ARGV = ["--pg-host", "db.internal", "--pg-port", "6432", "--pg-database", "app", "--pg-user", "mig",
+           "--pg-sslmode", "require", "--pg-service", "target", "--pg-passfile", "/etc/pgshift/pgpass"]
+PG_PARAMS = {"pg_host": "db.internal", "pg_port": 6432, "pg_database": "app", "pg_user": "mig",
+             "pg_sslmode": "require", "pg_service": "target", "pg_passfile": "/etc/pgshift/pgpass"}
+MY_ARGV = ["--mysql-host", "mysql.internal", "--mysql-port", "3307", "--mysql-user", "dump",
+           "--mysql-defaults-file", "/etc/pgshift/my.cnf", "--mysql-ssl-ca", "/etc/ssl/ca.pem"]
+MY_PARAMS = {"mysql_host": "mysql.internal", "mysql_port": 3307, "mysql_user": "dump",
+             "mysql_defaults_file": "/etc/pgshift/my.cnf", "mysql_ssl_ca": "/etc/ssl/ca.pem"}
+
+VERBS = [
+    (lambda a: cli_load.build_parser().parse_args(["dir", *a]), False),
+    (lambda a: cli_migrate_dump.build_parser().parse_args(["dump.sql", "dir", *a]), False),
+    (lambda a: cli_live_copy.build_parser().parse_args(["--databases", "shop", "--dest", "d", *a]), True),
+    (lambda a: cli_sequences.build_parser().parse_args(["--schemas", "app", *a]), False),
+    (lambda a: cli_verify.build_parser().parse_args(["--src", "d", *a]), True),
+    (lambda a: cli_embeddings.parse_args(["--table", "t", "--column", "c", *a]), False),
+]
+
+
+@pytest.mark.parametrize("parse, mysql", VERBS)
+def test_same_connection_options_everywhere(parse, mysql):
+    args = parse(PG_ARGV + (MY_ARGV if mysql else []))
+    assert connection_params(args) == dict(PG_PARAMS, **(MY_PARAMS if mysql else {}))
+
+
+@pytest.mark.parametrize("parse, _mysql", VERBS)
+def test_unset_options_are_left_to_libpq(parse, _mysql):
+    """No built-in host or port: PGHOST, the service file or the Unix socket decide, as for psql."""
+    assert connection_params(parse([])) == {}
+
+
+@pytest.mark.parametrize("parse, _mysql", VERBS)
+def test_no_password_option(parse, _mysql):
+    with pytest.raises(SystemExit):
+        parse(["--pg-password", "secret"])
