@@ -13,10 +13,13 @@ def add_connection_arguments(parser, mysql=False):
     """The --pg-* (and with mysql, --mysql-*) options, alike in every verb. Unset ones are left to
     libpq (PGHOST, service file, Unix socket) and to the MySQL option file. Passwords never go on
     the command line: --pg-passfile, --pg-service or libpq's environment; --mysql-defaults-file."""
+    helps = {"pg_passfile": "a .pgpass file (mode 0600) holding the password",
+             "mysql_defaults_file": "a MySQL option file (mode 0600) holding the password"}
     for name in PG_OPTIONS:
-        parser.add_argument("--pg-" + name, type=int if name == "port" else str)
+        parser.add_argument("--pg-" + name, type=int if name == "port" else str, help=helps.get("pg_" + name))
     for name in MYSQL_OPTIONS if mysql else ():
-        parser.add_argument("--mysql-" + name.replace("_", "-"), type=int if name == "port" else str)
+        parser.add_argument("--mysql-" + name.replace("_", "-"), type=int if name == "port" else str,
+                            help=helps.get("mysql_" + name))
 
 
 def connection_params(args):
