@@ -164,6 +164,52 @@ def outside_strings(buf, start, end):
     return list(zip([start] + [c + 1 for c in cuts[1::2]], cuts[0::2] + [end], strict=False))
 
 
+MAX_CANDIDATES = 64            # ';' inside strings: after this many, give up finding the end here
+# Outside strings, these could hide quotes or a ';' (single bytes: memchr-fast). A ';' itself needs
+# no look: statement_end stops at the first one with paired quotes before it.
+_AMBIGUOUS = (b'"', b"`", b"#")
+
+
+def statement_end(buf, pos):
+    """(end, more): end is the index just after the ';' of the INSERT whose tuples start at
+    buf[pos] ('('), or None; then more tells whether reading more of the dump could find it (else
+    the statement cannot be told apart cheaply and the caller converts it in process).
+
+    mysqldump ends every INSERT with ');'. Candidates are the ';' (rare in data, so memchr finds
+    them fast); the first one with paired quotes before it (escaped backslashes and quotes set
+    aside) is outside the strings, so it ends the statement: the end when a ')' precedes it and
+    nothing outside the strings could hide a quote or a ';' (double quotes, backticks, #)."""
+    if buf[pos:pos + 1] != b"(":
+        return None, False
+    quotes, seg, search = 0, pos, pos
+    for _ in range(MAX_CANDIDATES):
+        end = buf.find(b";", search)
+        if end < 0:
+            return None, True
+        quotes += string_quotes(buf, seg, end)   # a ";" never belongs to an escape that hides a quote
+        seg = search = end + 1
+        if quotes % 2:
+            continue                          # this ';' is inside a string
+        if buf[end - 1:end] != b")" or not _plain_outside(buf, pos, end - 1):
+            return None, False
+        return end + 1, False
+    return None, False
+
+
+def _plain_outside(buf, start, end):
+    present = [a for a in _AMBIGUOUS if buf.find(a, start, end) >= 0]
+    if not present:
+        return True
+    stretches = outside_strings(buf, start, end)      # few long strings (JSON): cheap
+    if stretches is not None:
+        return not any(buf.find(a, lo, hi) >= 0 for lo, hi in stretches for a in present)
+    region = buf[start:end]
+    if b"\\" in region:
+        region = region.replace(b"\\\\", b"").replace(b"\\'", b"")
+    outside = b"".join(region.split(b"'")[0::2])
+    return not any(a in outside for a in _AMBIGUOUS)
+
+
 def split_on_string_quotes(text):
     """text (tuples, starting outside any string) split at its string-delimiting quotes, the string
     contents still escaped (an escaped quote kept as \\' or parked as \\x03), or None when that

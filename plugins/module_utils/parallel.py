@@ -30,10 +30,6 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.rowcodec import RowC
 BATCH_BYTES = 2 << 20          # big enough that pickling and scheduling cost < 1%, small for memory
 MAX_STATEMENT = 16 << 20       # a longer INSERT is converted in process, streamed
 INFLIGHT_PER_JOB = 2           # batches queued per worker: keeps workers busy, bounds memory
-MAX_CANDIDATES = 64            # ';' inside strings: after this many, give up splitting here
-# Outside strings, these could hide quotes or a ';' (single bytes: memchr-fast). A ';' itself needs
-# no look: statement_end stops at the first one with paired quotes before it.
-_AMBIGUOUS = (b'"', b"`", b"#")
 
 
 # Default ceiling on transform workers. The main process splits statements and writes every
@@ -54,48 +50,6 @@ def usable_cpus():
 def default_jobs():
     """Transform workers when none are asked for: min(usable CPUs, DEFAULT_JOBS_CAP)."""
     return min(usable_cpus(), DEFAULT_JOBS_CAP)
-
-
-# -- statement end, found without a Python-level loop over the bytes -------------------------
-
-def statement_end(buf, pos):
-    """(end, more): end is the index just after the ';' of the INSERT whose tuples start at
-    buf[pos] ('('), or None; then more tells whether reading more of the dump could find it (else
-    the statement cannot be told apart cheaply and the caller converts it in process).
-
-    mysqldump ends every INSERT with ');'. Candidates are the ';' (rare in data, so memchr finds
-    them fast); the first one with paired quotes before it (escaped backslashes and quotes set
-    aside) is outside the strings, so it ends the statement: the end when a ')' precedes it and
-    nothing outside the strings could hide a quote or a ';' (double quotes, backticks, #)."""
-    if buf[pos:pos + 1] != b"(":
-        return None, False
-    quotes, seg, search = 0, pos, pos
-    for _ in range(MAX_CANDIDATES):
-        end = buf.find(b";", search)
-        if end < 0:
-            return None, True
-        quotes += lx.string_quotes(buf, seg, end)   # a ";" never belongs to an escape that hides a quote
-        seg = search = end + 1
-        if quotes % 2:
-            continue                          # this ';' is inside a string
-        if buf[end - 1:end] != b")" or not _plain_outside(buf, pos, end - 1):
-            return None, False
-        return end + 1, False
-    return None, False
-
-
-def _plain_outside(buf, start, end):
-    present = [a for a in _AMBIGUOUS if buf.find(a, start, end) >= 0]
-    if not present:
-        return True
-    stretches = lx.outside_strings(buf, start, end)      # few long strings (JSON): cheap
-    if stretches is not None:
-        return not any(buf.find(a, lo, hi) >= 0 for lo, hi in stretches for a in present)
-    region = buf[start:end]
-    if b"\\" in region:
-        region = region.replace(b"\\\\", b"").replace(b"\\'", b"")
-    outside = b"".join(region.split(b"'")[0::2])
-    return not any(a in outside for a in _AMBIGUOUS)
 
 
 # -- worker side ------------------------------------------------------------------------------
@@ -227,7 +181,7 @@ class ParallelInserts:
         False (reader untouched) when it must be converted in process."""
         reader = tr.reader
         while True:
-            end, more = statement_end(reader.buf, reader.pos)
+            end, more = lx.statement_end(reader.buf, reader.pos)
             if end is not None:
                 break
             ahead = len(reader.buf) - reader.pos

@@ -53,23 +53,6 @@ def bulk_bad_text(converters):
         ((b"u0000",) if "json" in converters else ())
 
 
-def _statement_end(buf, pos, tries=64):
-    """Index of the ');' ending the INSERT whose tuples start at pos: the first one after an even
-    number of unescaped quotes (text such as "VALUES ('x');" holds some inside strings), or -1.
-    Quotes are counted per stretch between candidates; a stretch ends on ')', so no backslash run
-    crosses into the next one."""
-    quotes, start = 0, pos
-    for _ in range(tries):
-        end = buf.find(b");", start)
-        if end < 0:
-            return -1
-        quotes += lx.string_quotes(buf, start, end)
-        if quotes % 2 == 0:
-            return end
-        start = end + 2
-    return -1
-
-
 def bulk_statement(buf, pos, ncols, *, strings=None, bad_text=(b"-00", b"'0000", b"u0000"), end=None):
     """A whole INSERT's tuples as COPY text with a few C-level passes, or None when the statement is
     not plain enough (\\0 \\Z \\% \\_ escapes, '' doubling, zero-date-like text, anything but numbers
@@ -81,9 +64,11 @@ def bulk_statement(buf, pos, ncols, *, strings=None, bad_text=(b"-00", b"'0000",
     end: where the statement's ');' is, when the caller knows (a worker's statement)."""
     if buf[pos:pos + 1] != b"(":
         return None
-    end = _statement_end(buf, pos) if end is None else end
-    if end < 0:
-        return None
+    if end is None:
+        after, _more = lx.statement_end(buf, pos)
+        if after is None:
+            return None
+        end = after - 2
     region = buf[pos + 1:end]
     if _bulk_bad(region, bad_text):
         return None

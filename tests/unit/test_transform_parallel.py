@@ -6,7 +6,7 @@ import os
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils import parallel
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.parallel import statement_end
+from ansible_collections.pgshift.mysql.plugins.module_utils.mysqllexer import statement_end
 from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions, run_transform
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
