@@ -93,7 +93,8 @@ class TableTask:
     opener = None    # callable -> file object to COPY from instead of the finished file at path
 
     def wait_whole(self):
-        """Return once the data file is complete (it always is here; a pipelined load may stream it)."""
+        """Return once the data file is complete, with entry and nbytes final (they are here; a
+        pipelined load may stream the file)."""
 
     def copy_sql(self, freeze):
         cols = [c["name"] for c in self.entry.get("columns") or []]
@@ -518,7 +519,9 @@ class PgLoad:
         with conn.cursor() as cur:
             try:
                 self._prepare_table(cur, task)
-                return copy_file(cur, task.copy_sql(freeze=True), task.path, on_bytes, task.opener), rejects
+                rows = copy_file(cur, task.copy_sql(freeze=True), task.path, on_bytes, task.opener)
+                task.wait_whole()            # a streamed file: the table's final row count and size
+                return rows, rejects
             except psycopg2.Error as err:
                 conn.rollback()
                 if not is_row_error(err):

@@ -139,33 +139,16 @@ class _GrowingFile:
 
 
 class _StreamedTask(TableTask):
-    """A table loaded from its TableStream: size and row count known once the COPY reached the end."""
+    """A table loaded from its TableStream: size and row count known once the transform finished it."""
 
     def __init__(self, src, entry, stream):
         super().__init__(src, entry)
         self.stream = stream
-        self.opener = self._open
-
-    def _open(self):
-        return _Finishing(self)
+        self.opener = stream.open
 
     def wait_whole(self):
         self.entry = self.stream.wait_whole()
         self.nbytes = os.path.getsize(self.path)
-
-
-class _Finishing(_GrowingFile):
-    """The growing file of a task; at its end the task takes the table's final entry and size."""
-
-    def __init__(self, task):
-        super().__init__(task.stream)
-        self._task = task
-
-    def read(self, size=-1):
-        data = super().read(size)
-        if not data:
-            self._task.wait_whole()
-        return data
 
 
 def pipeline_identity(opts):
