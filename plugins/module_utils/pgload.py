@@ -397,13 +397,17 @@ class PgLoad:
         self.post_done = 0
         try:
             self._load_tables()
-            if self.run_post_data:
-                self._run_post_data()
-            loaded = [t for t in self.tasks if t.action != "skip"]
-            if loaded:
-                self._analyze(loaded)
+            self._post_data_and_analyze()
         finally:
             self._write_state_file()
+
+    def _post_data_and_analyze(self):
+        """Keys, indexes, FKs and the rest of post-data (when asked), then ANALYZE of what was loaded."""
+        if self.run_post_data:
+            self._run_post_data()
+        loaded = [t for t in self.tasks if t.action != "skip"]
+        if loaded:
+            self._analyze(loaded)
 
     def _run_pre_data(self, conn):
         import psycopg2

@@ -295,10 +295,7 @@ class PipelineLoad(PgLoad):
             if self.run_post_data:
                 self.post_steps = post_data_steps(self.manifest, entries, True)
                 self.warnings.extend(untranslated_views(self.manifest))
-                self._run_post_data()
-            loaded = [t for t in self.tasks if t.action != "skip"]
-            if loaded:
-                self._analyze(loaded)
+            self._post_data_and_analyze()
         finally:
             self._write_state_file()
         return self._report()
