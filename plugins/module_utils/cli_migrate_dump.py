@@ -11,11 +11,10 @@ tables already loaded from the same dump with the same options. The password nev
 command line (--pg-passfile, --pg-service or libpq's environment). Progress on stderr (TTY or
 --progress); the final JSON report on stdout; exit 1 on a failure (message on stderr and as "msg").
 """
-import json
 
 from .cli_common import add_connection_arguments, connection_params, progress_printer, report
 from .cli_transform import _parser as transform_parser
-from .cli_transform import options_from_args
+from .cli_transform import options_from_args, options_json
 from .pgload import IF_EXISTS
 from .pgload_pipeline import migrate_dump
 
@@ -36,11 +35,7 @@ def build_parser():
 
 def main(argv):
     args = build_parser().parse_args(argv)
-    extra = {}
-    if args.options_json:
-        with open(args.options_json, encoding="utf-8") as f:
-            extra = json.load(f)
-    opts = options_from_args(args, extra, None)
+    opts = options_from_args(args, options_json(args), None)
     return report("migrate-dump", lambda: migrate_dump(
         connection_params(args), opts, load_jobs=args.load_jobs, if_exists=args.if_exists,
         max_rejects=args.max_rejects, post_data=args.post_data,

@@ -61,12 +61,17 @@ def options_from_args(args, extra, progress):
         progress=progress, **extra)
 
 
+def options_json(args):
+    """The --options-json file's settings (type_rules, embeddings, pg_params, ...), or {}."""
+    if not args.options_json:
+        return {}
+    with open(args.options_json, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def main(argv):
     args = _parser().parse_args(argv)
-    extra = {}
-    if args.options_json:
-        with open(args.options_json, encoding="utf-8") as f:
-            extra = json.load(f)
+    extra = options_json(args)
     show = args.progress or sys.stderr.isatty()
     opts = options_from_args(args, extra, _progress_printer(sys.stderr) if show else None)
     try:
