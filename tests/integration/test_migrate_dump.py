@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
 from ansible_collections.pgshift.mysql.plugins.module_utils.pgload_pipeline import migrate_dump
 from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions
-from test_pg_load_e2e import ROOT, _dump, _manifest, _mariadb, _rows, compare_table
+from test_pg_load_e2e import ROOT, _dump, _manifest, _rows, _sample_source, compare_table
 
 pytestmark = pytest.mark.integration
 
@@ -42,15 +42,7 @@ def pipelined(lab, shared_data, mysql_connect, pg_connect, tmp_path_factory):
     made_my, made_pg, out = [], [], {}
     try:
         for name in ("world", "sakila"):
-            my_db = "t_%s_%s" % (name, uuid.uuid4().hex[:8])
-            made_my.append(my_db)
-            with my.cursor() as cur:
-                cur.execute("CREATE DATABASE `%s` CHARACTER SET utf8mb4" % my_db)
-            if name == "world":
-                _mariadb(my_db, os.path.join(shared_data, "world", "world-mariadb-mysqldump.sql"))
-            else:
-                for part in ("sakila-mv-schema.sql", "sakila-mv-data.sql"):
-                    _mariadb(None, os.path.join(shared_data, "sakila", part), rename=my_db)
+            my_db = _sample_source(my, shared_data, name, made_my)
             work = tmp_path_factory.mktemp(name)
             dump = str(work / "dump.sql")
             _dump(my_db, dump)

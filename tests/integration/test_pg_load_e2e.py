@@ -43,6 +43,20 @@ def _dump(database, path):
     assert run.returncode == 0, run.stderr.decode(errors="replace")
 
 
+def _sample_source(my, shared_data, name, made):
+    """A fresh MariaDB database (its name appended to made) holding the shared sample world or sakila."""
+    my_db = "t_%s_%s" % (name, uuid.uuid4().hex[:8])
+    made.append(my_db)
+    with my.cursor() as cur:
+        cur.execute("CREATE DATABASE `%s` CHARACTER SET utf8mb4" % my_db)
+    if name == "world":
+        _mariadb(my_db, os.path.join(shared_data, "world", "world-mariadb-mysqldump.sql"))
+    else:
+        for part in ("sakila-mv-schema.sql", "sakila-mv-data.sql"):
+            _mariadb(None, os.path.join(shared_data, "sakila", part), rename=my_db)
+    return my_db
+
+
 @pytest.fixture(scope="module")
 def migrated(lab, shared_data, mysql_connect, pg_connect, tmp_path_factory):
     """{name: (mysql_db, pg_db, migration dir, load result)} for world and sakila."""
@@ -51,15 +65,8 @@ def migrated(lab, shared_data, mysql_connect, pg_connect, tmp_path_factory):
     made_my, made_pg, out = [], [], {}
     try:
         for name in ("world", "sakila"):
-            my_db, pg_db = "t_%s_%s" % (name, uuid.uuid4().hex[:8]), "t_%s_%s" % (name, uuid.uuid4().hex[:8])
-            made_my.append(my_db)
-            with my.cursor() as cur:
-                cur.execute("CREATE DATABASE `%s` CHARACTER SET utf8mb4" % my_db)
-            if name == "world":
-                _mariadb(my_db, os.path.join(shared_data, "world", "world-mariadb-mysqldump.sql"))
-            else:
-                for part in ("sakila-mv-schema.sql", "sakila-mv-data.sql"):
-                    _mariadb(None, os.path.join(shared_data, "sakila", part), rename=my_db)
+            my_db = _sample_source(my, shared_data, name, made_my)
+            pg_db = "t_%s_%s" % (name, uuid.uuid4().hex[:8])
             work = tmp_path_factory.mktemp(name)
             _dump(my_db, str(work / "dump.sql"))
             dest = str(work / "mig")
