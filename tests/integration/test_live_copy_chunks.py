@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+from test_live_copy import params_for, run_live_copy
 
 pytestmark = pytest.mark.integration
 
@@ -43,18 +44,6 @@ def big_source(mysql_connect):
     with conn.cursor() as cur:
         cur.execute("DROP DATABASE IF EXISTS `%s`" % db)
     conn.close()
-
-
-def params_for(lab, pg_database):
-    return {"mysql_defaults_file": lab["mysql"]["defaults_file"], "pg_host": lab["postgresql"]["host"],
-            "pg_port": lab["postgresql"]["port"], "pg_user": lab["postgresql"]["user"],
-            "pg_passfile": lab["postgresql"]["passfile"], "pg_database": pg_database}
-
-
-def run_live_copy(params, databases, dest, **kw):
-    from ansible_collections.pgshift.mysql.plugins.module_utils.livecopy import live_copy
-
-    return live_copy(params, databases=databases, dest=str(dest), jobs=2, **kw)
 
 
 def _mysql_rows(conn, db, table, order):

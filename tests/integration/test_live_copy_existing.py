@@ -5,6 +5,7 @@ import datetime
 import uuid
 
 import pytest
+from test_live_copy import params_for, run_live_copy
 
 pytestmark = pytest.mark.integration
 
@@ -37,17 +38,9 @@ def orm_source(mysql_connect):
     conn.close()
 
 
-def _params(lab, pg_db):
-    return {"mysql_defaults_file": lab["mysql"]["defaults_file"], "pg_host": lab["postgresql"]["host"],
-            "pg_port": lab["postgresql"]["port"], "pg_user": lab["postgresql"]["user"],
-            "pg_passfile": lab["postgresql"]["passfile"], "pg_database": pg_db}
-
-
 def _copy(lab, pg_db, db, dest, **kw):
-    from ansible_collections.pgshift.mysql.plugins.module_utils.livecopy import live_copy
-
-    return live_copy(_params(lab, pg_db), databases=[db], dest=str(dest), jobs=2, schema_mode="existing",
-                     if_exists="truncate", **kw)
+    return run_live_copy(params_for(lab, pg_db), [db], dest, schema_mode="existing", if_exists="truncate",
+                         **kw)
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 live copy) gets '?' for them, and so do the checksums; migration_verify finds them apart."""
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils import manifest as mf
-from ansible_collections.pgshift.mysql.plugins.module_utils.livecopy import live_copy
 from ansible_collections.pgshift.mysql.plugins.module_utils.verify import verify
+from test_live_copy import params_for, run_live_copy
 
 
 @pytest.fixture
@@ -19,11 +19,9 @@ def copied(lab, mysql_db, pg_db, mysql_connect, tmp_path):
         cur.execute("ALTER TABLE t MODIFY code VARCHAR(20) CHARACTER SET ascii")
     my.commit()
     my.close()
-    params = {"mysql_defaults_file": lab["mysql"]["defaults_file"], "pg_host": lab["postgresql"]["host"],
-              "pg_port": lab["postgresql"]["port"], "pg_user": lab["postgresql"]["user"],
-              "pg_passfile": lab["postgresql"]["passfile"], "pg_database": pg_db}
+    params = params_for(lab, pg_db)
     dest = tmp_path / "live"
-    live_copy(params, databases=[mysql_db], dest=str(dest), jobs=1)
+    run_live_copy(params, [mysql_db], dest)
     return params, mf.read_manifest(str(dest)), pg_db
 
 
