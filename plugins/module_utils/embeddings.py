@@ -631,14 +631,10 @@ class EmbeddingConverter:
     def fast_bytes(self, data):
         """Raw text (bytes) -> pgvector text as bytes, or None when the value is invalid: the caller
         then converts it in its row-by-row path, which applies the invalid-value policy."""
-        text = self._fast_text(data) if self._fast is not None else None
-        if text is not None:
-            return text.encode("ascii")
         try:
-            out = self(data)
+            return self(data).encode("ascii")      # the fast path first, as always
         except ValueConversionError:
             return None
-        return out.encode("ascii")
 
     def fast_bytes_escaped(self, body):
         """fast_bytes for a string literal's inside as mysqldump writes it (escapes not undone)."""
