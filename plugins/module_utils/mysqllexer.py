@@ -140,6 +140,11 @@ def _delimits(buf, i, start):
     return (i - j) % 2 == 0
 
 
+def _delimiter_quotes(buf, start, end):
+    """Positions of the string-delimiting quotes in buf[start:end], looked at one by one."""
+    return [i for i in _quote_positions(buf, start, end) if _delimits(buf, i, start)]
+
+
 def string_quotes(buf, start, end):
     """Number of string-delimiting quotes in buf[start:end] (not \\' escapes), assuming the stretch
     starts outside a backslash run. Counts without copying unless a quote follows an escaped
@@ -148,7 +153,7 @@ def string_quotes(buf, start, end):
     if not quotes or buf.find(b"\\", start, end) < 0:
         return quotes
     if quotes * SPARSE_QUOTE_BYTES < end - start:
-        return sum(_delimits(buf, i, start) for i in _quote_positions(buf, start, end))
+        return len(_delimiter_quotes(buf, start, end))
     if buf.find(b"\\\\'", start, end) < 0:     # every \\' has one backslash: an escaped quote
         return quotes - buf.count(b"\\'", start, end)
     region = buf[start:end].replace(b"\\\\", b"")
@@ -160,7 +165,7 @@ def outside_strings(buf, start, end):
     or None when quotes are too many to look at one by one."""
     if buf.count(b"'", start, end) * SPARSE_QUOTE_BYTES >= end - start:
         return None
-    cuts = [i for i in _quote_positions(buf, start, end) if _delimits(buf, i, start)]
+    cuts = _delimiter_quotes(buf, start, end)
     return list(zip([start] + [c + 1 for c in cuts[1::2]], cuts[0::2] + [end], strict=False))
 
 
@@ -217,7 +222,7 @@ def split_on_string_quotes(text):
     if b"\\" not in text:
         return text.split(b"'")
     if text.count(b"'") * SPARSE_QUOTE_BYTES < len(text):
-        cuts = [i for i in _quote_positions(text, 0, len(text)) if _delimits(text, i, 0)]
+        cuts = _delimiter_quotes(text, 0, len(text))
         return [text[a + 1:b] for a, b in zip([-1, *cuts], [*cuts, len(text)], strict=True)]
     if text.find(b"\\\\'") >= 0:
         return None
