@@ -19,7 +19,7 @@ import datetime
 import json
 import os
 
-from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
+from .errors import MigrationError
 
 FORMAT = 1
 MANIFEST_NAME = "manifest.json"

@@ -100,14 +100,14 @@ dest:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgshift.mysql.plugins.module_utils.connections import PG_ARGUMENT_SPEC
-from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import LOAD_ARGUMENT_SPEC
-from ansible_collections.pgshift.mysql.plugins.module_utils.pgload_pipeline import migrate_dump
-from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
-from ansible_collections.pgshift.mysql.plugins.module_utils.transform import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.dump.pipeline import migrate_dump
+from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform import (
     TRANSFORM_ARGUMENT_SPEC,
     TransformOptions,
 )
+from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
+from ansible_collections.pgshift.mysql.plugins.module_utils.load.loader import LOAD_ARGUMENT_SPEC
+from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
 
 TRANSFORM_OPTIONS = ("src", "dest", *TRANSFORM_ARGUMENT_SPEC)
 

@@ -119,14 +119,14 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgshift.mysql.plugins.module_utils.connections import PG_ARGUMENT_SPEC
-from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.manifest import read_manifest
-from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
-from ansible_collections.pgshift.mysql.plugins.module_utils.transform import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform import (
     TRANSFORM_ARGUMENT_SPEC,
     TransformOptions,
     run_transform,
 )
+from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
+from ansible_collections.pgshift.mysql.plugins.module_utils.manifest import read_manifest
+from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
 
 OPTION_NAMES = ("src", "dest", "format", *TRANSFORM_ARGUMENT_SPEC)
 

@@ -251,7 +251,7 @@ ARGUMENT_SPEC = dict(
 
 
 def run(module):
-    from ansible_collections.pgshift.mysql.plugins.module_utils.embedding_sql import EmbeddingJob
+    from ansible_collections.pgshift.mysql.plugins.module_utils.embeddings.column_job import EmbeddingJob
 
     p = module.params
     conn = pg_connect(p)

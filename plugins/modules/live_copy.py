@@ -246,7 +246,7 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.connections import (
     PG_ARGUMENT_SPEC,
 )
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.livecopy import live_copy
+from ansible_collections.pgshift.mysql.plugins.module_utils.live.copy import live_copy
 from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
 
 ARGUMENT_SPEC = dict(

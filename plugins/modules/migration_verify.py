@@ -145,9 +145,9 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.connections import (
     PG_ARGUMENT_SPEC,
 )
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
+from ansible_collections.pgshift.mysql.plugins.module_utils.finish.sequences import load_manifest
 from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result, fail_result
-from ansible_collections.pgshift.mysql.plugins.module_utils.sequences import load_manifest
-from ansible_collections.pgshift.mysql.plugins.module_utils.verify import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.verify.verify import (
     failure_message,
     verify,
     write_report,

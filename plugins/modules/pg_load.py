@@ -135,7 +135,7 @@ manifest_id:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgshift.mysql.plugins.module_utils.connections import PG_ARGUMENT_SPEC
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import LOAD_ARGUMENT_SPEC, load
+from ansible_collections.pgshift.mysql.plugins.module_utils.load.loader import LOAD_ARGUMENT_SPEC, load
 from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
 
 ARGUMENT_SPEC = dict(

@@ -98,12 +98,12 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.connections import (
     pg_connect,
 )
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
-from ansible_collections.pgshift.mysql.plugins.module_utils.rollback import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.finish.rollback import (
     plan_changes,
     write_back_mysql,
     write_sql_file,
 )
+from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
 
 
 def run(module):

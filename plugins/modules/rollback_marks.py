@@ -70,8 +70,11 @@ unverifiable:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgshift.mysql.plugins.module_utils.connections import PG_ARGUMENT_SPEC, pg_connect
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
+from ansible_collections.pgshift.mysql.plugins.module_utils.finish.rollback import (
+    UPDATED_AT_COLUMNS,
+    capture_marks,
+)
 from ansible_collections.pgshift.mysql.plugins.module_utils.manifest import read_manifest
-from ansible_collections.pgshift.mysql.plugins.module_utils.rollback import UPDATED_AT_COLUMNS, capture_marks
 
 
 def main():

@@ -94,8 +94,11 @@ warnings:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgshift.mysql.plugins.module_utils.connections import PG_ARGUMENT_SPEC, pg_connect
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
+from ansible_collections.pgshift.mysql.plugins.module_utils.finish.sequences import (
+    load_manifest,
+    reset_sequences,
+)
 from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
-from ansible_collections.pgshift.mysql.plugins.module_utils.sequences import load_manifest, reset_sequences
 
 
 def main():

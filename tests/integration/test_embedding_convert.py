@@ -45,7 +45,7 @@ def loaded(source, pg_db, pg_connect):
 
 
 def job(conn, **kw):
-    from ansible_collections.pgshift.mysql.plugins.module_utils.embedding_sql import EmbeddingJob
+    from ansible_collections.pgshift.mysql.plugins.module_utils.embeddings.column_job import EmbeddingJob
 
     options = {"index": {"method": "hnsw", "opclass": "cosine", "m": 8, "ef_construction": 32},
                "check": True, "local_host": True, "batch_rows": 64}

@@ -7,7 +7,7 @@ from decimal import Decimal, getcontext
 from fractions import Fraction
 
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils.embeddings import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.model.embedding_text import (
     _step32,
     expected_float32,
     make_converter,

@@ -93,7 +93,7 @@ def params_for(lab, pg_database, **over):
 
 
 def run_live_copy(params, databases, dest, **kw):
-    from ansible_collections.pgshift.mysql.plugins.module_utils.livecopy import live_copy
+    from ansible_collections.pgshift.mysql.plugins.module_utils.live.copy import live_copy
 
     return live_copy(params, databases=databases, dest=str(dest), jobs=2, **kw)
 
@@ -134,7 +134,7 @@ def canon_pair(pg_type, source_type, my, pg):
         return my, datetime.timedelta(hours=pg.hour, minutes=pg.minute, seconds=pg.second,
                                       microseconds=pg.microsecond)
     if st in ("geometry", "point", "polygon"):
-        from ansible_collections.pgshift.mysql.plugins.module_utils.values import geometry_to_wkt
+        from ansible_collections.pgshift.mysql.plugins.module_utils.model.values import geometry_to_wkt
 
         return geometry_to_wkt(my), pg
     return my, pg
@@ -413,11 +413,11 @@ def test_module_through_ansible_playbook_keeps_password_out_of_ps(lab, small_sou
 @pytest.mark.parametrize("name", ["sakila", "world"])
 def test_dump_path_and_live_path_give_identical_postgresql(name, lab, source, pg_db, tmp_path):
     import psycopg2
-    from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import load
-    from ansible_collections.pgshift.mysql.plugins.module_utils.transform import (
+    from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform import (
         TransformOptions,
         run_transform,
     )
+    from ansible_collections.pgshift.mysql.plugins.module_utils.load.loader import load
 
     dump = os.path.join(ROOT, os.pardir, "shared", "data", name, "%s-mariadb-mysqldump.sql" % name)
     run_transform(TransformOptions(src=dump, dest=str(tmp_path / "dump"), schema_map={name: "d_" + name}))

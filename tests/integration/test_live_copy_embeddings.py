@@ -40,7 +40,7 @@ def qa_source(mysql_connect):
 
 
 def _copy(lab, pg_db, db, dest, invalid):
-    from ansible_collections.pgshift.mysql.plugins.module_utils.livecopy import live_copy
+    from ansible_collections.pgshift.mysql.plugins.module_utils.live.copy import live_copy
 
     params = {"mysql_defaults_file": lab["mysql"]["defaults_file"], "pg_host": lab["postgresql"]["host"],
               "pg_port": lab["postgresql"]["port"], "pg_user": lab["postgresql"]["user"],

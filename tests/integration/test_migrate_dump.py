@@ -10,9 +10,9 @@ import time
 import uuid
 
 import pytest
+from ansible_collections.pgshift.mysql.plugins.module_utils.dump.pipeline import migrate_dump
+from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform import TransformOptions
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.pgload_pipeline import migrate_dump
-from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions
 from test_pg_load_e2e import ROOT, _dump, _manifest, _rows, _sample_source, compare_table
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ import sys
 import uuid
 
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils import verify as verify_engine
-from ansible_collections.pgshift.mysql.plugins.module_utils.verify import failure_message, verify
+from ansible_collections.pgshift.mysql.plugins.module_utils.verify import verify as verify_engine
+from ansible_collections.pgshift.mysql.plugins.module_utils.verify.verify import failure_message, verify
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROWS = 300

@@ -2,8 +2,11 @@
 passes on every table and sequence_reset puts every identity at MariaDB's AUTO_INCREMENT."""
 
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils.sequences import load_manifest, reset_sequences
-from ansible_collections.pgshift.mysql.plugins.module_utils.verify import failure_message, verify
+from ansible_collections.pgshift.mysql.plugins.module_utils.finish.sequences import (
+    load_manifest,
+    reset_sequences,
+)
+from ansible_collections.pgshift.mysql.plugins.module_utils.verify.verify import failure_message, verify
 from test_pg_load_e2e import MY_CNF, migrated  # noqa: F401  (migrated: the shared module fixture)
 
 

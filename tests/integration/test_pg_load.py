@@ -13,7 +13,7 @@ import time
 
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import load
+from ansible_collections.pgshift.mysql.plugins.module_utils.load.loader import load
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

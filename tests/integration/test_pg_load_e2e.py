@@ -13,8 +13,11 @@ import subprocess
 import uuid
 
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import load
-from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions, run_transform
+from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform import (
+    TransformOptions,
+    run_transform,
+)
+from ansible_collections.pgshift.mysql.plugins.module_utils.load.loader import load
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MY_CNF = os.path.join(ROOT, ".lab", "my.cnf")

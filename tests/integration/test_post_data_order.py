@@ -1,5 +1,5 @@
 """Post-data order: the biggest tables' index builds and FK validations start first."""
-from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import Step, largest_tables_first
+from ansible_collections.pgshift.mysql.plugins.module_utils.load.loader import Step, largest_tables_first
 
 
 def _step(table, name):

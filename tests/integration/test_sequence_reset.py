@@ -6,7 +6,7 @@ import sys
 
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.sequences import reset_sequences
+from ansible_collections.pgshift.mysql.plugins.module_utils.finish.sequences import reset_sequences
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -9,9 +9,12 @@ import subprocess
 import uuid
 
 import pytest
+from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform import (
+    TransformOptions,
+    run_transform,
+)
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions, run_transform
-from ansible_collections.pgshift.mysql.plugins.module_utils.values import geometry_to_wkt
+from ansible_collections.pgshift.mysql.plugins.module_utils.model.values import geometry_to_wkt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MYCNF = os.path.join(ROOT, ".lab", "my.cnf")

@@ -2,7 +2,7 @@
 live copy) gets '?' for them, and so do the checksums; migration_verify finds them apart."""
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils import manifest as mf
-from ansible_collections.pgshift.mysql.plugins.module_utils.verify import verify
+from ansible_collections.pgshift.mysql.plugins.module_utils.verify.verify import verify
 from test_live_copy import params_for, run_live_copy
 
 

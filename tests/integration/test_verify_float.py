@@ -9,10 +9,13 @@ import subprocess
 import uuid
 
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import load
-from ansible_collections.pgshift.mysql.plugins.module_utils.sequences import load_manifest
-from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions, run_transform
-from ansible_collections.pgshift.mysql.plugins.module_utils.verify import failure_message, verify
+from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform import (
+    TransformOptions,
+    run_transform,
+)
+from ansible_collections.pgshift.mysql.plugins.module_utils.finish.sequences import load_manifest
+from ansible_collections.pgshift.mysql.plugins.module_utils.load.loader import load
+from ansible_collections.pgshift.mysql.plugins.module_utils.verify.verify import failure_message, verify
 
 pytestmark = pytest.mark.integration
 

@@ -1,14 +1,12 @@
 """Every console verb takes the same connection options and hands the engines the same params."""
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils import (
-    cli_embeddings,
-    cli_live_copy,
-    cli_load,
-    cli_migrate_dump,
-    cli_sequences,
-    cli_verify,
-)
-from ansible_collections.pgshift.mysql.plugins.module_utils.cli_common import connection_params
+from ansible_collections.pgshift.mysql.plugins.module_utils.cli import embeddings as cli_embeddings
+from ansible_collections.pgshift.mysql.plugins.module_utils.cli import live_copy as cli_live_copy
+from ansible_collections.pgshift.mysql.plugins.module_utils.cli import load as cli_load
+from ansible_collections.pgshift.mysql.plugins.module_utils.cli import migrate_dump as cli_migrate_dump
+from ansible_collections.pgshift.mysql.plugins.module_utils.cli import sequences as cli_sequences
+from ansible_collections.pgshift.mysql.plugins.module_utils.cli import verify as cli_verify
+from ansible_collections.pgshift.mysql.plugins.module_utils.cli.common import connection_params
 
 PG_ARGV = ["--pg-host", "db.internal", "--pg-port", "6432", "--pg-database", "app", "--pg-user", "mig",
            "--pg-sslmode", "require", "--pg-service", "target", "--pg-passfile", "/etc/pgshift/pgpass"]

@@ -4,7 +4,7 @@ import io
 
 import pytest
 import zstandard
-from ansible_collections.pgshift.mysql.plugins.module_utils.dumpreader import DumpReader, open_dump
+from ansible_collections.pgshift.mysql.plugins.module_utils.dump.reader import DumpReader, open_dump
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import DumpSyntaxError, MigrationError
 
 DUMP = (b"/*M!999999\\- enable the sandbox mode */ \r\n-- header\r\n/*!40101 SET NAMES utf8mb4 */;\r\n"

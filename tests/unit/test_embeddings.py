@@ -5,13 +5,13 @@ import struct
 from array import array
 
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils.embeddings import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.errors import ValueConversionError
+from ansible_collections.pgshift.mysql.plugins.module_utils.model.embedding_text import (
     detect_embedding,
     float32_texts,
     make_converter,
     parse_vector_text,
 )
-from ansible_collections.pgshift.mysql.plugins.module_utils.errors import ValueConversionError
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 

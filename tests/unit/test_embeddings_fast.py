@@ -5,7 +5,8 @@ from decimal import Decimal, getcontext
 from fractions import Fraction
 
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils.embeddings import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.errors import ValueConversionError
+from ansible_collections.pgshift.mysql.plugins.module_utils.model.embedding_text import (
     _step32,
     exact_floats,
     expected_float32,
@@ -15,7 +16,6 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.embeddings import (
     make_converter,
     parse_vector_text,
 )
-from ansible_collections.pgshift.mysql.plugins.module_utils.errors import ValueConversionError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -217,7 +217,7 @@ def test_careful_path_is_strtof_exact_too():
 def test_copy_batch_converter_streams_lines_across_chunks(chunk):
     """embedding_convert's COPY engine: COPY text in arbitrary chunks -> 'key<TAB>[...]' lines;
     refused values and values holding a COPY escape are left (by key) to the careful path."""
-    from ansible_collections.pgshift.mysql.plugins.module_utils.embedding_sql import _BatchConverter
+    from ansible_collections.pgshift.mysql.plugins.module_utils.embeddings.column_job import _BatchConverter
 
     copy_text = (b'1\t{"0":0.5,"1":-1e-05}\n2\t{"0":NaN,"1":1}\n3\t{"0":1,\\n"1":2}\n'
                  b'k4\t{"1":2,"0":1}\nk5\t[1,2]\n')

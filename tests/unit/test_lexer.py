@@ -1,7 +1,7 @@
 """Lexer rules, one case per rule, plus value splitting and unescaping."""
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils import mysqllexer as lx
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import DumpSyntaxError
+from ansible_collections.pgshift.mysql.plugins.module_utils.model import mysqllexer as lx
 from hypothesis import example, given
 from hypothesis import strategies as st
 

@@ -1,11 +1,11 @@
 """live_chunks: primary-key range plans cover every key exactly once, and survive a JSON round trip."""
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils.live_chunks import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.live.chunks import (
     ChunkPlan,
     chunk_count,
     chunk_key,
 )
-from ansible_collections.pgshift.mysql.plugins.module_utils.schema_model import Column
+from ansible_collections.pgshift.mysql.plugins.module_utils.model.schema import Column
 from hypothesis import given
 from hypothesis import strategies as st
 

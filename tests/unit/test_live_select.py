@@ -4,12 +4,12 @@ import threading
 
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.copytext import copy_escape_bytes, parse_row
-from ansible_collections.pgshift.mysql.plugins.module_utils.live_filter import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.live.filter import (
     ColumnFilter,
     PythonColumn,
     RowRefused,
 )
-from ansible_collections.pgshift.mysql.plugins.module_utils.live_select import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.live.select import (
     Policies,
     SelectColumn,
     build_select,
@@ -18,7 +18,7 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.live_select import (
     ordered_columns,
     policy_count_select,
 )
-from ansible_collections.pgshift.mysql.plugins.module_utils.live_session import ResultStream
+from ansible_collections.pgshift.mysql.plugins.module_utils.live.session import ResultStream
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -4,7 +4,8 @@ import os
 
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.load.copy import RejectWriter, error_line
+from ansible_collections.pgshift.mysql.plugins.module_utils.load.loader import (
     LoadError,
     PgLoad,
     Step,
@@ -14,8 +15,7 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.pgload import (
     pre_data_steps,
     select_tables,
 )
-from ansible_collections.pgshift.mysql.plugins.module_utils.pgload_copy import RejectWriter, error_line
-from ansible_collections.pgshift.mysql.plugins.module_utils.pgload_sql import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.load.sql import (
     is_create_table,
     qname,
     split_sql,
@@ -237,7 +237,7 @@ def test_module_documents_exactly_its_arguments(module_name):
 
 
 def test_cli_failure_is_a_message_and_json_not_a_traceback(tmp_path, capsys):
-    from ansible_collections.pgshift.mysql.plugins.module_utils import cli_load
+    from ansible_collections.pgshift.mysql.plugins.module_utils.cli import load as cli_load
 
     src = _dir(tmp_path, {"t": b"1\n"}, complete=False)
     assert cli_load.main([src, "--pg-host", "192.0.2.1", "--pg-port", "1"]) == 1

@@ -1,6 +1,6 @@
 """Pure parts of sequence_reset: the wanted next value and the manifest's AUTO_INCREMENT values."""
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils.sequences import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.finish.sequences import (
     _auto_increment_for,
     manifest_auto_increments,
     wanted_next,

@@ -3,7 +3,7 @@ import threading
 import time
 
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils.pgload_pipeline import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.dump.pipeline import (
     TableStream,
     TransformStopped,
 )

@@ -5,8 +5,11 @@ import os
 
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.copytext import parse_row
+from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform import (
+    TransformOptions,
+    run_transform,
+)
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import DumpSyntaxError, MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions, run_transform
 
 HEAD = (b"/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19\n--\n"
         b"-- Host: localhost    Database: db1\n"
@@ -164,7 +167,7 @@ def test_long_value_across_buffer_refills(tmp_path):
     big = b"x" * 300_000
     body = T + b"INSERT INTO `t` VALUES " + b",".join(
         b"(%d,'%s\\'',NULL,1,NULL)" % (i, big) for i in range(1, 4)) + b";\n"
-    from ansible_collections.pgshift.mysql.plugins.module_utils import dumpreader
+    from ansible_collections.pgshift.mysql.plugins.module_utils.dump import reader as dumpreader
     old = dumpreader.CHUNK
     dumpreader.DumpReader.__init__.__defaults__ = (4096,)
     try:
@@ -175,7 +178,7 @@ def test_long_value_across_buffer_refills(tmp_path):
 
 
 def test_embeddings_reject_null_and_counts(tmp_path):
-    pytest.importorskip("ansible_collections.pgshift.mysql.plugins.module_utils.embeddings",
+    pytest.importorskip("ansible_collections.pgshift.mysql.plugins.module_utils.model.embedding_text",
                         reason="embeddings.py (owned by the embeddings engineer) not present yet")
     body = (b"CREATE TABLE `ce` (`id` int NOT NULL, `embedding` longtext, PRIMARY KEY (`id`));\n"
             b"INSERT INTO `ce` VALUES (1,'{\\\"0\\\":0.5,\\\"1\\\":-0.25,\\\"2\\\":1}'),"
@@ -198,7 +201,7 @@ def test_embeddings_reject_null_and_counts(tmp_path):
 def test_embeddings_statement_at_once(tmp_path, monkeypatch):
     """A statement with embedding columns goes through the bulk path (text holding ');', escapes),
     with the same rows and counts as row by row; an invalid value sends it back to the row loop."""
-    from ansible_collections.pgshift.mysql.plugins.module_utils import rowcodec
+    from ansible_collections.pgshift.mysql.plugins.module_utils.dump import rowcodec
     taken = []
     real = rowcodec.bulk_statement
     monkeypatch.setattr(rowcodec, "bulk_statement", lambda *a, **k: taken.append(real(*a, **k)) or taken[-1])
@@ -260,5 +263,5 @@ def test_server_version_from_dump_header(tmp_path, header, expected):
     source = manifest(tmp_path / "out")["source"]
     assert source.get("server_version") == expected
     if expected:
-        from ansible_collections.pgshift.mysql.plugins.module_utils.canonical import server_flavor
+        from ansible_collections.pgshift.mysql.plugins.module_utils.verify.canonical import server_flavor
         assert server_flavor(expected)[0] == ("mysql" if header.startswith(b"-- MySQL") else "mariadb")

@@ -4,10 +4,13 @@ import json
 import os
 
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils import parallel
+from ansible_collections.pgshift.mysql.plugins.module_utils.dump import parallel
+from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform import (
+    TransformOptions,
+    run_transform,
+)
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.mysqllexer import statement_end
-from ansible_collections.pgshift.mysql.plugins.module_utils.transform import TransformOptions, run_transform
+from ansible_collections.pgshift.mysql.plugins.module_utils.model.mysqllexer import statement_end
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -146,7 +149,7 @@ def test_policies_counted_once_per_value(tmp_path, small_batches):
 
 
 def test_rejects_are_those_of_jobs_1(tmp_path, small_batches):
-    pytest.importorskip("ansible_collections.pgshift.mysql.plugins.module_utils.embeddings",
+    pytest.importorskip("ansible_collections.pgshift.mysql.plugins.module_utils.model.embedding_text",
                         reason="embeddings.py (owned by the embeddings engineer) not present yet")
     ddl = b"CREATE TABLE `ce` (`id` int NOT NULL, `embedding` longtext, PRIMARY KEY (`id`));\n"
     stmts = [b"INSERT INTO `ce` VALUES (%d,'[0.5,1,2]'),(%d,'[1,2]'),(%d,NULL);\n"
@@ -201,7 +204,7 @@ def test_jobs_reported_and_default(tmp_path):
 
 
 def test_cli_jobs(tmp_path, capsys):
-    from ansible_collections.pgshift.mysql.plugins.module_utils import cli_transform
+    from ansible_collections.pgshift.mysql.plugins.module_utils.cli import transform as cli_transform
     src = tmp_path / "d.sql"
     src.write_bytes(HEAD + DDL + b"INSERT INTO `t` VALUES (1,'a',NULL,1,NULL);\n")
     assert cli_transform.main([str(src), str(tmp_path / "out"), "--jobs", "2"]) == 0
@@ -225,7 +228,7 @@ def test_worker_keeps_no_output_and_few_codecs(tmp_path):
     """Memory stays bounded: a cached codec holds no batch output, and only a few codecs are kept."""
     import pickle
 
-    from ansible_collections.pgshift.mysql.plugins.module_utils.transform import Transformer
+    from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform import Transformer
     tr = Transformer(TransformOptions(src="-", dest=str(tmp_path), check_mode=True))
     tr.current_db = "db"
     tr.on_create_table(DDL.split(b";\n")[0] + b";", 0)

@@ -1,12 +1,12 @@
 """One case per default type rule, user rules first, strict mode, DDL fragments."""
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.schema_model import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.model.schema import (
     column_from_information_schema,
     make_column,
     parse_default_sql,
 )
-from ansible_collections.pgshift.mysql.plugins.module_utils.typemap import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.model.types import (
     DEFAULT_RULES,
     MapOptions,
     UnknownTypeError,

@@ -9,8 +9,8 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.copytext import (
     parse_row,
 )
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import ValueConversionError
-from ansible_collections.pgshift.mysql.plugins.module_utils.schema_model import make_column
-from ansible_collections.pgshift.mysql.plugins.module_utils.values import (
+from ansible_collections.pgshift.mysql.plugins.module_utils.model.schema import make_column
+from ansible_collections.pgshift.mysql.plugins.module_utils.model.values import (
     Policies,
     geometry_to_wkt,
     make_converter,
@@ -122,7 +122,7 @@ ROW = st.tuples(st.integers(-2**31, 2**31 - 1), text_no_nul, st.one_of(st.none()
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(ROW, min_size=1, max_size=20), st.booleans())
 def test_engine_roundtrip(tmp_path_factory, rows, hex_blob):
-    from ansible_collections.pgshift.mysql.plugins.module_utils.transform import (
+    from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform import (
         TransformOptions,
         run_transform,
     )

@@ -1,6 +1,6 @@
 """Pure parts of the verify canonical forms: the FLOAT precision a migration's source carries."""
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils import canonical as cn
+from ansible_collections.pgshift.mysql.plugins.module_utils.verify import canonical as cn
 
 
 @pytest.mark.parametrize("text, flavor, version", [

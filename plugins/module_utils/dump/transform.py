@@ -1,0 +1,785 @@
+"""Orchestration: a mysqldump file -> a migration dir (docs/contracts.md) or one psql script.
+
+Usage:
+    from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform import (
+        TransformOptions, run_transform)
+
+    result = run_transform(TransformOptions(src="dump.sql.zst", dest="/migr/run1", zero_date="null"))
+    result -> {"changed": True, "tables": {"sakila.actor": {"rows": 200, "bytes": 7446, ...}},
+               "warnings": [...], "manifest": "/migr/run1/manifest.json", ...}
+
+check_mode=True parses the whole dump and reports, writing nothing. Errors are MigrationError
+subclasses naming the table, the row number (and key) and the byte offset.
+"""
+import fnmatch
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from .. import manifest as mf
+from ..copytext import NULL, copy_escape_bytes
+from ..errors import (
+    DumpSyntaxError,
+    MigrationError,
+    ValueConversionError,
+)
+from ..model import mysqllexer as lx
+from ..model.existing import existing_plans, find_target, introspect_target
+from ..model.mysql_ddl import (
+    classify,
+    parse_create_table,
+    parse_routine,
+    parse_view,
+)
+from ..model.pgddl import NameRegistry, qualified, table_ddl
+from ..model.schema import Table, make_column
+from ..model.types import (
+    MapOptions,
+    column_ddl,
+    map_column,
+    quote_ident,
+    rules_from_dicts,
+)
+from ..model.values import CHARSETS, Policies
+from ..model.views import translate_view
+from .parallel import (
+    ParallelInserts,
+    default_jobs,
+)
+from .reader import (
+    DumpReader,
+    open_dump,
+    source_facts,
+)
+from .rowcodec import RowCodec
+
+
+class DumpDataError(MigrationError):
+    """A row could not be converted under the chosen policies."""
+
+
+class RowsAfterPublish(DumpSyntaxError):
+    """Rows of a table already handed to the pipelined load: that table is not whole after all."""
+
+    def __init__(self, table_key, message):
+        super().__init__(message)
+        self.table_key = table_key
+
+
+# Ansible argument spec of the transform options shared by dump_transform and dump_load (documented
+# once in the doc fragment pgshift.mysql.transform).
+TRANSFORM_ARGUMENT_SPEC = {
+    "schema_mode": {"type": "str", "choices": ["create", "existing"], "default": "create"},
+    "schema_map": {"type": "dict", "default": {}},
+    "default_schema": {"type": "str"},
+    "identifier_case": {"type": "str", "choices": ["preserve", "lower"], "default": "preserve"},
+    "type_rules": {"type": "list", "elements": "dict", "default": []},
+    "strict_types": {"type": "bool", "default": False},
+    "embeddings": {"type": "list", "elements": "dict", "default": []},
+    "zero_date": {"type": "str", "default": "error"},
+    "invalid_utf8": {"type": "str", "choices": ["error", "replace"], "default": "error"},
+    "nul_bytes": {"type": "str", "choices": ["error", "strip"], "default": "error"},
+    "include_tables": {"type": "list", "elements": "str", "default": []},
+    "exclude_tables": {"type": "list", "elements": "str", "default": []},
+    "ignore_columns": {"type": "list", "elements": "str", "default": []},
+    "force": {"type": "bool", "default": False},
+    "jobs": {"type": "int"},
+}
+
+
+@dataclass
+class TransformOptions:
+    src: str
+    dest: str
+    format: str = "dir"                  # dir | sql
+    schema_mode: str = "create"          # create | existing
+    schema_map: dict = field(default_factory=dict)
+    default_schema: str | None = None    # MySQL database of a dump without USE (else from its header)
+    identifier_case: str = "preserve"    # preserve | lower
+    type_rules: list = field(default_factory=list)
+    strict_types: bool = False
+    embeddings: list = field(default_factory=list)
+    zero_date: str = "error"
+    invalid_utf8: str = "error"
+    nul_bytes: str = "error"
+    include_tables: list = field(default_factory=list)
+    exclude_tables: list = field(default_factory=list)
+    ignore_columns: list = field(default_factory=list)   # existing mode: dump columns allowed unmapped
+    force: bool = False
+    check_mode: bool = False
+    pg_params: dict = field(default_factory=dict)
+    progress: object = None              # callable(dict) called about every 0.5 s
+    jobs: int | None = None              # processes converting INSERTs; None: the CPUs we may use
+    on_table_done: object = None         # callable(manifest table entry): the table's data file is whole
+    on_table_start: object = None        # callable(entry) -> stream with finish(entry): rows begin
+    manifest_extra: dict = field(default_factory=dict)   # more top-level manifest keys (load_identity)
+
+
+class TableState:
+    """One table being transformed: its plans, codec, output file and counters."""
+
+    def __init__(self, table, pg_schema, pg_name, plans, policies):
+        self.table, self.pg_schema, self.pg_name = table, pg_schema, pg_name
+        self.plans = plans                  # loaded (COPY) columns, in COPY order
+        self.policies = policies
+        self.rows = self.bytes = self.rejected = 0
+        self.out = None
+        self.codecs = {}
+        self.warnings = list(table.warnings)
+        self.create_sql, self.post_data = "", []
+        self.seconds = 0.0
+        self.skip = False
+        self.published = False              # on_table_done was called: no more rows may come
+        self.stream = None                  # what on_table_start returned: finished at publish
+        self.reject_out = self.reject_log = None
+
+    @property
+    def key(self):
+        return "%s.%s" % (self.pg_schema, self.pg_name)
+
+
+class Transformer:
+    def __init__(self, opts):
+        self.o = opts
+        self.map_opts = MapOptions(type_rules=rules_from_dicts(opts.type_rules),
+                                   strict_types=opts.strict_types, zero_date=opts.zero_date)
+        self.policies = Policies(zero_date=opts.zero_date, invalid_utf8=opts.invalid_utf8,
+                                 nul_bytes=opts.nul_bytes)
+        self.current_db = opts.default_schema
+        self.tables = {}                    # (mysql db, mysql table) -> TableState
+        self.order = []
+        self.views, self.routines, self.warnings = {}, [], []
+        self.names = NameRegistry()
+        self.workdir = None
+        self.reader = None
+        self.embeddings = {(e["table"].lower(), e["column"].lower()): e for e in opts.embeddings or []}
+        self.target = None                  # existing mode: {(schema, table): [(name, pg_type)]}
+        self._last_progress = 0.0
+        self.started = time.monotonic()
+        self.jobs = opts.jobs or default_jobs()
+        self._open_files = OrderedDict()    # _TableOutput -> None, least recently opened first
+        self.parallel = None                # ParallelInserts while run() goes, when jobs > 1
+        self.server_version = None          # from the dump's header, when it has one
+        self.current = None                 # the TableState whose INSERTs came last
+
+    # -- names ----------------------------------------------------------------------------------
+    def ident(self, name):
+        return name.lower() if self.o.identifier_case == "lower" else name
+
+    def pg_schema(self, db):
+        db = db or self.current_db or "public"
+        return self.ident(self.o.schema_map.get(db, db))
+
+    def wanted(self, db, name):
+        full = "%s.%s" % (db, name)
+        inc, exc = self.o.include_tables, self.o.exclude_tables
+        if inc and not any(_glob(p, name) or _glob(p, full) for p in inc):
+            return False
+        return not any(_glob(p, name) or _glob(p, full) for p in exc)
+
+    # -- main loop ------------------------------------------------------------------------------
+    def run(self):
+        if self.jobs > 1:
+            self.parallel = ParallelInserts(self.jobs)
+        try:
+            self._run()
+            if self.parallel:
+                self.parallel.drain(self)
+            self._publish_rest()
+            if self.parallel:
+                self.parallel.close()
+        except BaseException:
+            if self.parallel:
+                self.parallel.terminate()
+            raise
+        finally:
+            self.parallel = None
+        self.close_outputs()
+
+    def _run(self):
+        with open_dump(self.o.src) as stream:
+            self.reader = DumpReader(stream)
+            if self.current_db is None:
+                self.current_db = _header_database(self.reader)
+            self.server_version = header_server_version(self.reader)
+            if self.o.schema_mode == "existing":
+                self.target = introspect_target(self.o.pg_params)
+            while (event := self.reader.next_event()) is not None:
+                kind, payload, offset = event
+                if kind == "insert":
+                    self.on_insert(payload, offset)
+                elif kind == "routine":
+                    self.on_routine(payload)
+                else:
+                    self.on_statement(payload, offset)
+                self.report_progress()
+
+    def report_progress(self, table=None, force=False):
+        if not self.o.progress:
+            return
+        now = time.monotonic()
+        if force or now - self._last_progress >= 0.5:
+            self._last_progress = now
+            self.o.progress({"bytes": self.reader.offset(), "rows": sum(t.rows for t in self.tables.values()),
+                             "seconds": now - self.started, "table": table})
+
+    def on_statement(self, text, offset):
+        kind = classify(text)
+        if kind is None:
+            if not text.strip():
+                return
+            raise DumpSyntaxError("not a mysqldump statement at byte offset %d: %r" % (offset, text[:80]))
+        if kind in _TABLE_BOUNDARIES:
+            self._publish_current()
+        handler = getattr(self, "on_" + kind, None)
+        if handler:
+            handler(text, offset)
+
+    def on_use(self, text, _offset):
+        toks = [t for _k, t in lx.tokenize(text)]
+        self.current_db = lx.ident_name(toks[1])
+
+    def on_create_database(self, text, _offset):
+        pass
+
+    def on_set(self, text, _offset):
+        m = re.match(rb"\s*SET\s+NAMES\s+'?(\w+)", text, re.I)
+        if m:
+            name = m.group(1).decode().lower()
+            codec = CHARSETS.get(name)
+            if not codec:
+                raise DumpSyntaxError("SET NAMES %s: character set not supported" % name)
+            self.policies.charset = codec
+        m = re.match(rb"\s*SET\s+TIME_ZONE\s*=\s*'([+-]\d\d:\d\d)'", text, re.I)
+        if m:
+            tz = m.group(1).decode()
+            self.policies.tz_suffix = tz.encode() if tz != "+00:00" else b"+00"
+
+    def on_routine(self, text):
+        self._publish_current()
+        if not text.strip() or classify(text) == "set":
+            return
+        kind, name = parse_routine(text)
+        self.routines.append({"kind": kind, "name": name, "text": text.decode("utf-8", "replace").strip()})
+
+    def on_create_view(self, text, offset):
+        db, name, body = parse_view(text)
+        db = db or self.current_db
+        stub = self.tables.pop((db, name), None)
+        if stub is not None and self.parallel:
+            self.parallel.drain(self)
+        if stub is not None:
+            self.order.remove(stub)
+            if stub.out:
+                stub.out.close()
+                os.unlink(stub.out.name)
+        sql, translated, why = translate_view(body, self.pg_schema(db), self.ident(name), self.ident)
+        entry = {"schema": self.pg_schema(db), "name": self.ident(name), "sql": sql, "translated": translated}
+        if not translated:
+            entry["reason"] = why
+            entry["source_sql"] = text.decode("utf-8", "replace").strip()
+        self.views[(db, name)] = entry
+
+    def on_routine_statement(self, text):
+        self.on_routine(text)
+
+    # -- tables ---------------------------------------------------------------------------------
+    def on_create_table(self, text, offset):
+        table = parse_create_table(text, self.current_db or "public")
+        key = (table.schema, table.name)
+        if key in self.tables:
+            raise DumpSyntaxError("table %s.%s created twice (byte offset %d)"
+                                  % (table.schema, table.name, offset))
+        ts = self._table_state(table)
+        self.tables[key] = ts
+        self.order.append(ts)
+
+    def _table_state(self, table):
+        pg_schema, pg_name = self.pg_schema(table.schema), self.ident(table.name)
+        pol = Policies(zero_date=self.policies.zero_date, invalid_utf8=self.policies.invalid_utf8,
+                       nul_bytes=self.policies.nul_bytes, charset=self.policies.charset,
+                       tz_suffix=self.policies.tz_suffix)
+        if self.target is not None:
+            plans, (pg_schema, pg_name) = self._existing_plans(table, pg_schema, pg_name)
+        else:
+            plans = self._create_plans(table)
+        loaded = [p for p in plans if not p.generated_sql and p.converter != "drop"]
+        ts = TableState(table, pg_schema, pg_name, loaded, pol)
+        ts.all_plans = plans
+        ts.skip = not self.wanted(table.schema, table.name)
+        for p in plans:
+            ts.warnings.extend(p.warnings)
+        if self.target is None:
+            ts.create_sql, ts.post_data, warns = table_ddl(table, plans, pg_schema, pg_name, self.names,
+                                                           self.ident, self._ref_name)
+            ts.warnings.extend(warns)
+        return ts
+
+    def _ref_name(self, db, table):
+        return self.pg_schema(db or self.current_db), self.ident(table)
+
+    def _create_plans(self, table):
+        names = {}
+        plans = []
+        for col in table.columns:
+            pg_name = self.ident(col.name)
+            if pg_name in names:
+                raise MigrationError("table %r: columns %r and %r have the same name after "
+                                     "identifier_case=lower"
+                                     % (table.name, names[pg_name], col.name))
+            names[pg_name] = col.name
+            plan = map_column(col, self.map_opts, table_name=table.name, pg_name=pg_name,
+                              auto_increment=table.auto_increment)
+            self._apply_embedding(table, col, plan)
+            plans.append(plan)
+        return plans
+
+    def _apply_embedding(self, table, col, plan):
+        spec = self.embeddings.get((table.name.lower(), col.name.lower()))
+        if spec is None:
+            return
+        dims = spec.get("dimensions")
+        if not dims:
+            raise MigrationError("embeddings: %s.%s needs 'dimensions'" % (table.name, col.name))
+        vtype = spec.get("type") or "vector"
+        plan.pg_type = "%s(%d)" % (vtype, int(dims))
+        plan.converter = "embedding"
+        plan.embedding = {"type": vtype, "dimensions": int(dims),
+                          "format": spec.get("format") or "json_object",
+                          "invalid": spec.get("invalid") or "error",
+                          "converted": 0, "nulled": 0, "rejected": 0}
+        plan.checks = []
+        plan.default_sql = None
+        plan.ddl = column_ddl(plan)
+
+    def _existing_plans(self, table, pg_schema, pg_name):
+        return existing_plans(self.target, table, pg_schema, pg_name, ignore_columns=self.o.ignore_columns,
+                              apply_embedding=self._apply_embedding)
+
+    # -- data -----------------------------------------------------------------------------------
+    def on_insert(self, m, offset):
+        db = lx.ident_name(m.group("db")) if m.group("db") else (self.current_db or "public")
+        name = lx.ident_name(m.group("table"))
+        ts = self.tables.get((db, name))
+        if ts is None:
+            ts = self._table_from_target(db, name, m, offset)
+        if ts is not self.current:
+            self._publish_current()
+            self.current = ts
+        if ts.published:
+            raise RowsAfterPublish(ts.key,
+                "table %s: more rows at byte offset %d after the table's data ended and was handed to the"
+                " load; a pipelined load needs each table's INSERTs together, as mysqldump writes them"
+                " (transform, then load, handles such a dump)" % (ts.key, offset))
+        if m.group("ignore") or m.group("verb").upper() == b"REPLACE":
+            warn = ("%s: INSERT IGNORE/REPLACE rows loaded as plain rows (duplicates will fail at load)"
+                    % ts.key)
+            if warn not in ts.warnings:
+                ts.warnings.append(warn)
+        cols = m.group("cols")
+        col_key = tuple(lx.ident_name(t) for k, t in lx.tokenize(cols) if k != "punct") if cols else None
+        codec = ts.codecs.get(col_key)
+        if codec is None:
+            codec = ts.codecs[col_key] = self._codec(ts, col_key)
+        if not ts.skip and ts.out is None:
+            self._open_output(ts)
+        if self.o.on_table_start and ts.stream is None and not ts.skip and not self.o.check_mode:
+            ts.out.create()                 # truncates a previous run's file before anyone reads it
+            ts.stream = self.o.on_table_start(self._table_entry(ts))
+        started = time.monotonic()
+        if self.parallel is None or not self.parallel.add(self, ts, codec, offset):
+            if self.parallel:
+                self.parallel.drain(self)   # earlier batches first: rows stay in dump order
+            codec.consume(self, ts, offset)
+        ts.seconds += time.monotonic() - started
+
+    def _table_from_target(self, db, name, m, offset):
+        if self.target is None:
+            raise DumpSyntaxError("INSERT into %s.%s at byte offset %d but the dump has no CREATE TABLE "
+                                  "for it (a data-only dump loads only into an existing schema: "
+                                  "schema_mode=existing)"
+                                  % (db, name, offset))
+        cols = m.group("cols")
+        if not cols:
+            tgt = find_target(self.target, self.pg_schema(db), self.ident(name))
+            if tgt is None:
+                raise MigrationError("schema_mode existing: table %s.%s not found in the target database"
+                                     % (self.pg_schema(db), self.ident(name)))
+            col_names = [c for c, _t in tgt[1]]
+            self.warnings.append("%s.%s: data-only INSERT without a column list: target column order assumed"
+                                 % (db, name))
+        else:
+            col_names = [lx.ident_name(t) for k, t in lx.tokenize(cols) if k != "punct"]
+        table = Table(schema=db, name=name, columns=[make_column(c, "longtext") for c in col_names])
+        ts = self._table_state(table)
+        ts.from_target = not cols
+        self.tables[(db, name)] = ts
+        self.order.append(ts)
+        return ts
+
+    def _codec(self, ts, col_key):
+        src_names = list(col_key) if col_key else [c.name for c in ts.table.columns]
+        gen = {p.source_name for p in ts.all_plans if p.generated_sql or p.converter == "drop"}
+        positions = []
+        by_source = {p.source_name: i for i, p in enumerate(ts.plans)}
+        lower = {p.source_name.lower(): i for i, p in enumerate(ts.plans)}
+        for name in src_names:
+            i = by_source.get(name, lower.get(name.lower()))
+            if i is None and name not in gen:
+                raise MigrationError("table %s: INSERT names column %r that the table does not have"
+                                     % (ts.key, name))
+            positions.append(i if name not in gen else None)
+        missing = [p.source_name for i, p in enumerate(ts.plans) if i not in positions]
+        if missing:
+            raise MigrationError("table %s: INSERT has no value for column(s) %s"
+                                 % (ts.key, ", ".join(missing)))
+        return RowCodec(ts, len(src_names), positions, self.o.check_mode)
+
+    def _open_output(self, ts):
+        if self.o.check_mode:
+            ts.out = _NullSink()
+            return
+        ts.out = _TableOutput(mf.data_file(self.workdir, ts.pg_schema, ts.pg_name), self._open_files)
+
+    def reject(self, ts, row_no, offset, line, reason):
+        ts.rejected += 1
+        if self.o.check_mode:
+            return
+        if ts.reject_out is None:
+            os.makedirs(os.path.join(self.workdir, mf.REJECTS_DIR), exist_ok=True)
+            copy_path, log_path = mf.reject_files(self.workdir, ts.pg_schema, ts.pg_name)
+            ts.reject_out, ts.reject_log = open(copy_path, "wb"), open(log_path, "w", encoding="utf-8")  # noqa: SIM115
+        ts.reject_out.write(line)
+        ts.reject_log.write("row %d at byte offset %d: %s\n" % (row_no, offset, reason))
+
+    def close_outputs(self):
+        for ts in self.order:
+            for f in (ts.out, ts.reject_out, ts.reject_log):
+                if f is not None:
+                    f.close()
+
+    # -- publishing finished tables (pipelined load) ------------------------------------------
+    def _publish_current(self):
+        """The table whose INSERTs came last is finished (mysqldump writes a table's rows together)."""
+        if self.current is not None and self.o.on_table_done:
+            self._publish(self.current)
+        self.current = None
+
+    def _publish(self, ts):
+        """Every row of ts converted and its file flushed: hand its manifest entry to the loader."""
+        if ts.published:
+            return
+        if self.parallel:
+            self.parallel.drain(self)       # its last batches written before the file is closed
+        for f in (ts.out, ts.reject_out, ts.reject_log):
+            if f is not None:
+                f.close()
+        ts.published = True
+        if not ts.skip:
+            (ts.stream.finish if ts.stream is not None else self.o.on_table_done)(self._table_entry(ts))
+
+    def _publish_rest(self):
+        """End of dump: the last table, then tables without rows (view stubs are gone by now)."""
+        if not self.o.on_table_done:
+            return
+        self._publish_current()
+        for ts in list(self.order):
+            self._publish(ts)
+
+    # -- outputs --------------------------------------------------------------------------------
+    def table_entries(self):
+        return [self._table_entry(ts) for ts in self.order if not ts.skip]
+
+    def _table_entry(self, ts):
+        if ts.out is None and not self.o.check_mode:
+            open(mf.data_file(self.workdir, ts.pg_schema, ts.pg_name), "wb").close()
+        warnings = ts.warnings + ["%d value(s) changed by policy %s" % (n, k)
+                                  for k, n in sorted(ts.policies.counts.items())]
+        cols = [mf.column_entry(p.name, p.source_name, p.source_type, p.pg_type, nullable=p.nullable,
+                                identity=p.identity, default=p.default_sql, embedding=p.embedding)
+                for p in ts.plans]
+        return mf.table_entry(
+            ts.pg_schema, ts.pg_name, source_schema=ts.table.schema, source_name=ts.table.name,
+            columns=cols, primary_key=[self.ident(c) for c in ts.table.primary_key],
+            auto_increment=ts.table.auto_increment,
+            create_sql=ts.create_sql, post_data=ts.post_data, rows=ts.rows - ts.rejected, nbytes=ts.bytes,
+            rejected=ts.rejected, warnings=warnings,
+            generated_columns=[p.name for p in ts.all_plans if p.generated_sql])
+
+
+class _TableOutput:
+    """A table's data file, open only while it is written: a dump of many tables keeps a few
+    1 MB write buffers, not one per table. Reopened for appending if the table's rows resume."""
+
+    MAX_OPEN = 4
+
+    def __init__(self, path, open_files):
+        self.name = path
+        self._file = None
+        self._created = False
+        self._open_files = open_files
+
+    def write(self, data):
+        f = self._file
+        if f is None:
+            f = self._open()
+        return f.write(data)
+
+    def create(self):
+        """Create (truncate) the file now rather than at the first write."""
+        if self._file is None and not self._created:
+            self._open()
+
+    def _open(self):
+        self._file = open(self.name, "ab" if self._created else "wb", buffering=1 << 20)  # noqa: SIM115
+        self._created = True                    # (closed by close() or when others are opened)
+        self._open_files[self] = None
+        while len(self._open_files) > self.MAX_OPEN:
+            oldest = next(iter(self._open_files))
+            oldest.close()
+        return self._file
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            self._open_files.pop(self, None)
+        elif not self._created:
+            open(self.name, "wb").close()        # a table without rows still gets its (empty) file
+            self._created = True
+
+
+class _NullSink:
+    name = os.devnull
+
+    def write(self, data):
+        return len(data)
+
+    def close(self):
+        pass
+
+
+def _glob(pattern, name):
+    return fnmatch.fnmatchcase(name, pattern)
+
+
+# statements that end the current table's data in a mysqldump (its INSERTs are followed by
+# ENABLE KEYS / UNLOCK TABLES, or directly by the next table's DROP/CREATE, a USE, a view or a routine)
+_TABLE_BOUNDARIES = frozenset(("create_table", "create_view", "create_database", "use", "drop", "lock",
+                               "alter_keys", "routine"))
+
+_HEADER_DB_RE = re.compile(rb"^-- Host: .*?Database: ([^\s]+)", re.M)
+
+
+def _header_database(reader):
+    """mysqldump's header names the database of a single-database dump (which has no USE)."""
+    reader.fill(1 << 16)
+    m = _HEADER_DB_RE.search(reader.buf[:8192])
+    return m.group(1).decode("utf-8", "replace") if m else None
+
+
+_SERVER_VERSION_RE = re.compile(rb"^-- Server version[ \t:]+(\S+)", re.M)
+_DISTRIB_RE = re.compile(rb"^-- (MySQL|MariaDB) dump [\d.]+\s+Distrib ([^\s,]+)", re.M)
+
+
+def header_server_version(reader):
+    """The server that wrote the dump, from its header: '-- Server version<TAB>10.11.6-MariaDB-log'.
+    Without that line (an old client), the '-- MySQL dump 10.13  Distrib 8.0.36' line names the
+    client's version, which mysqldump requires to match the server's major version; 'MariaDB' is
+    kept in the text so canonical.server_flavor() tells the two apart. None for --compact dumps."""
+    reader.fill(1 << 16)
+    head = reader.buf[:8192]
+    m = _SERVER_VERSION_RE.search(head)
+    if m:
+        return m.group(1).decode("utf-8", "replace")
+    m = _DISTRIB_RE.search(head)
+    if not m:
+        return None
+    version = m.group(2).decode("utf-8", "replace")
+    if m.group(1) == b"MariaDB" and "mariadb" not in version.lower():
+        version += "-MariaDB"
+    return version
+
+
+# -- entry point ------------------------------------------------------------------------------------
+
+def _prepare_dest(opts):
+    dest = opts.dest
+    if opts.format == "sql":
+        if os.path.exists(dest) and not opts.force:
+            raise MigrationError("transform: dest %r exists (force: true to overwrite)" % dest)
+        work = tempfile.mkdtemp(prefix=".pgshift-", dir=os.path.dirname(os.path.abspath(dest)) or ".")
+        os.makedirs(os.path.join(work, mf.DATA_DIR))
+        return work
+    manifest_path = os.path.join(dest, mf.MANIFEST_NAME)
+    if os.path.exists(manifest_path) and not opts.force:
+        raise MigrationError("transform: %r already holds a migration (force: true to overwrite)" % dest)
+    if os.path.isdir(dest) and opts.force:
+        for sub in (mf.DATA_DIR, mf.REJECTS_DIR):
+            shutil.rmtree(os.path.join(dest, sub), ignore_errors=True)
+    os.makedirs(os.path.join(dest, mf.DATA_DIR), exist_ok=True)
+    return dest
+
+
+def run_transform(opts):
+    """Transform opts.src into opts.dest; returns the result dict (see module RETURN)."""
+    _validate(opts)
+    facts = source_facts(opts.src) if os.path.exists(opts.src) or opts.src == "-" else None
+    if facts is None:
+        raise MigrationError("transform: src %r not found" % opts.src)
+    tr = Transformer(opts)
+    manifest = mf.new_manifest({"kind": "dump", "path": os.path.abspath(opts.src) if opts.src != "-" else "-",
+                                **facts}, _options_record(opts))
+    manifest.update(opts.manifest_extra)
+    if not opts.check_mode:
+        tr.workdir = _prepare_dest(opts)
+        mf.write_manifest(tr.workdir, manifest, complete=False)
+    try:
+        tr.run()
+    except BaseException:
+        tr.close_outputs()
+        if opts.format == "sql" and tr.workdir:
+            shutil.rmtree(tr.workdir, ignore_errors=True)
+        raise
+    tr.report_progress(force=True)
+    _fill_manifest(tr, manifest)
+    if not opts.check_mode:
+        _write_sql_files(tr, manifest)
+        if opts.format == "sql":
+            _assemble_script(tr, manifest, opts.dest)
+            shutil.rmtree(tr.workdir, ignore_errors=True)
+        else:
+            mf.write_manifest(tr.workdir, manifest, complete=True)
+    return _result(tr, manifest, opts)
+
+
+def _validate(opts):
+    if opts.jobs is not None and (not isinstance(opts.jobs, int) or opts.jobs < 1):
+        raise MigrationError("transform: jobs must be a positive integer, got %r" % (opts.jobs,))
+    for name, allowed in (("format", ("dir", "sql")), ("schema_mode", ("create", "existing")),
+                          ("identifier_case", ("preserve", "lower")), ("invalid_utf8", ("error", "replace")),
+                          ("nul_bytes", ("error", "strip"))):
+        if getattr(opts, name) not in allowed:
+            raise MigrationError("transform: %s must be one of %s, got %r" % (name, ", ".join(allowed),
+                                                                              getattr(opts, name)))
+    for e in opts.embeddings or []:
+        if not isinstance(e, dict) or not e.get("table") or not e.get("column"):
+            raise MigrationError("transform: each embeddings entry needs table and column, got %r" % (e,))
+        if (e.get("invalid") or "error") not in ("error", "null", "reject"):
+            raise MigrationError("transform: embeddings invalid must be error|null|reject, got %r"
+                                 % e.get("invalid"))
+
+
+def _options_record(opts):
+    # jobs is left out: it changes the speed, never the output
+    return {"identifier_case": opts.identifier_case, "zero_date": opts.zero_date,
+            "invalid_utf8": opts.invalid_utf8,
+            "nul_bytes": opts.nul_bytes, "schema_mode": opts.schema_mode, "format": opts.format,
+            "schema_map": dict(opts.schema_map), "strict_types": opts.strict_types,
+            "type_rules": list(opts.type_rules), "include_tables": list(opts.include_tables),
+            "exclude_tables": list(opts.exclude_tables),
+            "embeddings": [{k: v for k, v in e.items()} for e in opts.embeddings or []]}
+
+
+def _fill_manifest(tr, manifest):
+    manifest["tables"] = tr.table_entries()
+    manifest["schemas"] = sorted({t["schema"] for t in manifest["tables"]}
+                                 | {v["schema"] for v in tr.views.values()})
+    manifest["views"] = list(tr.views.values())
+    manifest["routines"] = tr.routines
+    warnings = list(tr.warnings)
+    for v in manifest["views"]:
+        if not v["translated"]:
+            warnings.append("view %s.%s not translated (%s): recreate it by hand" % (v["schema"], v["name"],
+                                                                                     v.get("reason")))
+    if tr.routines:
+        warnings.append("%d routine(s)/trigger(s) not translated: see manifest routines" % len(tr.routines))
+    manifest["warnings"] = warnings
+    manifest["source"]["bytes_read"] = tr.reader.offset() if tr.reader else 0
+    if tr.server_version:
+        manifest["source"]["server_version"] = tr.server_version
+
+
+def pre_data_sql(manifest):
+    parts = ["SET client_encoding = 'UTF8';"]
+    for schema in manifest["schemas"]:
+        parts.append("CREATE SCHEMA IF NOT EXISTS %s;" % quote_ident(schema))
+    needs_vector = any(c.get("embedding") for t in manifest["tables"] for c in t["columns"])
+    if needs_vector:
+        parts.append("CREATE EXTENSION IF NOT EXISTS vector;")
+    parts.extend(t["create_sql"] for t in manifest["tables"] if t["create_sql"])
+    return "\n\n".join(parts) + "\n"
+
+
+_POST_ORDER = ("primary_key", "unique", "index", "foreign_key", "trigger", "comment", "check")
+
+
+def post_data_sql(manifest):
+    parts = []
+    for kind in _POST_ORDER:
+        for t in manifest["tables"]:
+            parts.extend(e["sql"] for e in t["post_data"] if e["kind"] == kind)
+    for v in manifest["views"]:
+        if v["translated"]:
+            parts.append(v["sql"])
+    return "\n\n".join(parts) + "\n"
+
+
+def _write_sql_files(tr, manifest):
+    if manifest["options"]["schema_mode"] == "existing":
+        pre, post = "-- schema_mode existing: the target schema already exists\n", "-- nothing\n"
+    else:
+        pre, post = pre_data_sql(manifest), post_data_sql(manifest)
+    for name, text in ((mf.PRE_DATA, pre), (mf.POST_DATA, post)):
+        with open(os.path.join(tr.workdir, name), "w", encoding="utf-8") as f:
+            f.write(text)
+
+
+def _assemble_script(tr, manifest, dest):
+    tmp = dest + ".tmp-%d" % os.getpid()
+    with open(tmp, "wb") as out:
+        with open(os.path.join(tr.workdir, mf.PRE_DATA), "rb") as f:
+            shutil.copyfileobj(f, out)
+        for t in manifest["tables"]:
+            cols = ", ".join(quote_ident(c["name"]) for c in t["columns"])
+            head = "\nCOPY %s (%s) FROM stdin;\n" % (qualified(t["schema"], t["name"]), cols)
+            out.write(head.encode("utf-8"))
+            with open(os.path.join(tr.workdir, t["data_file"]), "rb") as f:
+                shutil.copyfileobj(f, out, 1 << 20)
+            out.write(b"\\.\n")
+        out.write(b"\n")
+        with open(os.path.join(tr.workdir, mf.POST_DATA), "rb") as f:
+            shutil.copyfileobj(f, out)
+    os.replace(tmp, dest)
+
+
+def _result(tr, manifest, opts):
+    tables = {"%s.%s" % (t["schema"], t["name"]): {"rows": t["rows"], "bytes": t["bytes"],
+                                                   "rejected": t["rejected"],
+                                                   "seconds": round(tr.tables_by_key(t).seconds, 3),
+                                                   "warnings": t["warnings"]}
+              for t in manifest["tables"]}
+    seconds = time.monotonic() - tr.started
+    read = manifest["source"].get("bytes_read", 0)
+    return {"changed": not opts.check_mode, "tables": tables, "warnings": manifest["warnings"],
+            "views": [{"schema": v["schema"], "name": v["name"], "translated": v["translated"]}
+                      for v in manifest["views"]],
+            "routines": [{"kind": r["kind"], "name": r["name"]} for r in manifest["routines"]],
+            "dest": opts.dest, "format": opts.format, "seconds": round(seconds, 3), "bytes_read": read,
+            "mb_per_s": round(read / 1e6 / seconds, 1) if seconds else None, "jobs": tr.jobs,
+            "rows": sum(t["rows"] for t in manifest["tables"])}
+
+
+def _tables_by_key(self, entry):
+    for ts in self.order:
+        if ts.pg_schema == entry["schema"] and ts.pg_name == entry["name"]:
+            return ts
+    return None
+
+
+Transformer.tables_by_key = _tables_by_key
+__all__ = ["NULL", "TransformOptions", "ValueConversionError", "copy_escape_bytes", "run_transform"]

@@ -1,0 +1,847 @@
+"""live_copy's engine: MySQL straight into PostgreSQL, one consistent snapshot, no dump file.
+
+    from ansible_collections.pgshift.mysql.plugins.module_utils.live.copy import live_copy
+    result = live_copy(params, databases=["shop"], dest="/var/lib/pgshift/shop", jobs=4,
+                       snapshot="lock", if_exists="fail", max_rejects=0)
+
+Design (why it is as fast as COPY from a ready file, and consistent):
+
+  information_schema --live_catalog--> schema_model.Table --typemap + pgddl--> manifest entries
+      (the dump path's own rules and DDL: one engine, two readers)
+  N reader sessions = N `mariadb`/`mysql` client processes (option file 0600, never a password in
+      argv), each kept open and fed SQL on stdin (live_session)
+  snapshot (live_snapshot): FLUSH TABLES WITH READ LOCK on a control session, START TRANSACTION WITH
+      CONSISTENT SNAPSHOT on every reader, binlog position read, UNLOCK TABLES: milliseconds of lock
+  per table, largest first, on N PostgreSQL connections: pg_load's own transaction (CREATE or
+      TRUNCATE + COPY FREEZE + resume record in pgshift_state), the COPY fed by a reader's stdout:
+      the SELECT (live_select) makes MySQL write PostgreSQL COPY text itself, the C client prints
+      it, libpq sends it. Python moves 256 KB buffers and looks for the end-of-result sentinel; it
+      never parses a row, except for the columns that need Python (embeddings, geometry), which the
+      SELECT puts last for a bounded-memory filter that rewrites only those fields (live_filter).
+  after each table, in the same snapshot: COUNT(*) (rows copied + refused must equal it) and the
+      counts of values a non-error policy touched.
+  a row PostgreSQL refuses (zero date or NUL byte under policy error, a bad enum...): the table's
+      SELECT is re-run in the same snapshot into <dest>/data/<schema>.<table>.copy, and pg_load's
+      reject isolation (batches, halving) names the rows; max_rejects as in pg_load.
+  post-data (keys, indexes in parallel, FKs NOT VALID + VALIDATE), ANALYZE, load-state.json and the
+      manifest (source.kind live, source.binlog) exactly as pg_load writes them, so sequence_reset
+      and migration_verify work the same after either path.
+
+Big tables (chunk_rows, default 1,000,000; 0 disables): a table with an integer primary key, or a
+composite key whose first column is an integer, and more rows than chunk_rows (COUNT(*) in the
+snapshot) is copied in key ranges (live_chunks: even ranges between MIN and MAX, open outer ends).
+Chunk 1 runs in the transaction that CREATEs or TRUNCATEs the table, with COPY FREEZE; once it has
+committed, the other chunks run in parallel, each its own COPY (no FREEZE: PostgreSQL allows it only in
+the creating transaction) committed together with its row in pgshift_state.loaded_chunks (key range,
+boundaries, rows). Why this design and not one writer transaction fed by readers one after the other:
+  - resumable: a kill loses only the chunks in flight; the rerun reuses the recorded boundaries (never
+    recomputed, so no row is in two chunks) and copies only the chunks not recorded, and the table's
+    loaded_tables record is written once every chunk is in. A single transaction would lose it all.
+  - faster: chunks run on `jobs` PostgreSQL backends and MySQL readers at once, so one big table uses
+    every core instead of one COPY backend; a single writer transaction is bound to one backend.
+  - the price: rows of chunks 2..n are not frozen (a later VACUUM or the first reads set hint bits).
+Every chunk is read by a reader of the one snapshot, so the copy is as consistent as a whole-table COPY;
+each chunk's COPY count is checked against COUNT(*) of its range in that snapshot. A plan change (tables,
+DDL, options) changes the manifest id, so earlier chunk records no longer match and the table restarts.
+
+Resume: the manifest id is a digest of the plan (source, tables, DDL, options), not of the run, so a
+rerun skips the tables pgshift_state already has. Tables copied by an earlier run come from that
+run's snapshot: a warning says so when the binlog position moved.
+"""
+import concurrent.futures
+import fnmatch
+import hashlib
+import json
+import os
+import queue
+import time
+
+from .. import manifest as mf
+from ..connections import describe_mysql, mysql_connect, mysql_option_file, mysql_settings
+from ..copytext import parse_row
+from ..errors import MigrationError
+from ..load.copy import (
+    READ_SIZE,
+    RejectIsolator,
+    RejectWriter,
+    RowsRejected,
+    describe_pg_error,
+    is_row_error,
+)
+from ..load.loader import ConnectionPool, LoadError, PgLoad, TableTask, post_data_steps, pre_data_steps
+from ..load.sql import forget_chunks, qident, read_chunks, record_chunk, record_table
+from ..model.embedding_text import make_converter
+from ..model.existing import existing_plans, introspect_target
+from ..model.pgddl import NameRegistry, table_ddl
+from ..model.types import MapOptions, column_ddl, map_column, rules_from_dicts
+from ..model.values import geometry_to_wkt
+from .catalog import read_catalog, server_flavor, table_sizes
+from .chunks import DEFAULT_CHUNK_ROWS, ChunkPlan, chunk_count, chunk_key
+from .filter import ColumnFilter, PythonColumn, embedding_converter, geometry_converter
+from .select import (
+    Policies,
+    SelectColumn,
+    build_select,
+    mysql_ident,
+    needs_python,
+    ordered_columns,
+    policy_count_select,
+)
+from .session import ReaderFailed
+from .snapshot import MODES, open_snapshot
+
+ZERO_DATE_FIXED = ("error", "null")
+NUL_BYTES = ("error", "strip")
+INVALID_UTF8 = ("error", "replace")
+
+
+class LiveCopyError(MigrationError):
+    """live_copy cannot go on."""
+
+
+# ---------------------------------------------------------------- options
+
+def check_options(opts):
+    if not opts.get("databases"):
+        raise LiveCopyError("live_copy: databases is required (the MySQL databases to copy)")
+    if opts.get("snapshot", "lock") not in MODES:
+        raise LiveCopyError("live_copy: snapshot must be one of %s" % ", ".join(MODES))
+    if opts.get("nul_bytes", "error") not in NUL_BYTES:
+        raise LiveCopyError("live_copy: nul_bytes must be error or strip")
+    if opts.get("invalid_utf8", "error") not in INVALID_UTF8:
+        raise LiveCopyError("live_copy: invalid_utf8 must be error or replace")
+    if opts.get("identifier_case", "preserve") not in ("preserve", "lower"):
+        raise LiveCopyError("live_copy: identifier_case must be preserve or lower")
+    if opts.get("schema_mode", "create") not in ("create", "existing"):
+        raise LiveCopyError("live_copy: schema_mode must be create or existing")
+
+
+def _table_wanted(db, name, include, exclude):
+    keys = ("%s.%s" % (db, name), name)
+
+    def hit(patterns):
+        return any(fnmatch.fnmatchcase(k, p) for p in patterns for k in keys)
+    return (not include or hit(include)) and not hit(exclude or [])
+
+
+def _embedding_spec(embeddings, db, table, column):
+    for spec in embeddings or []:
+        if spec.get("column") == column and spec.get("table") in (table, "%s.%s" % (db, table)):
+            return dict(spec)
+    return None
+
+
+# ---------------------------------------------------------------- the plan
+
+class LiveTable:
+    """One table: its manifest entry, its SELECT, and what the COPY needs."""
+
+    def __init__(self, table, entry, select_columns, plans, *, est_rows, est_bytes):
+        self.table, self.entry = table, entry
+        self.columns = select_columns            # SelectColumn, in COPY order
+        self.plans = plans
+        self.est_rows, self.est_bytes = est_rows, est_bytes
+        self.key = "%s.%s" % (entry["schema"], entry["name"])
+
+    @property
+    def pg_names(self):
+        by_source = {p.source_name: p.name for p in self.plans}
+        return [by_source[c.source_name] for c in self.columns]
+
+
+def _pg_name(name, identifier_case):
+    return name.lower() if identifier_case == "lower" else name
+
+
+def _plan_columns(table, opts, map_options, pg_col):
+    plans, select = [], []
+    for col in table.columns:
+        plan = map_column(col, map_options, table_name=table.name, pg_name=pg_col(col.name),
+                          auto_increment=table.auto_increment)
+        spec = _embedding_spec(opts.get("embeddings"), table.schema, table.name, col.name)
+        if spec:
+            plan.embedding = spec
+            plan.pg_type = "%s(%d)" % (spec.get("type", "vector"), int(spec["dimensions"]))
+            plan.ddl = column_ddl(plan, table.auto_increment)
+        plans.append(plan)
+        if plan.generated_sql:
+            continue  # PostgreSQL computes it; COPY may not write it
+        select.append(SelectColumn(source_name=col.name, converter=plan.converter, pg_type=plan.pg_type,
+                                   nullable=col.nullable, charset=col.charset, length=col.length,
+                                   base_type=col.base_type, embedding=spec))
+    return plans, ordered_columns(select)
+
+
+def _apply_embedding(opts, table, col, plan):
+    spec = _embedding_spec(opts.get("embeddings"), table.schema, table.name, col.name)
+    if spec:
+        plan.embedding = spec
+
+
+def _existing_columns(table, opts, pg_schema, pg_table):
+    """schema_mode existing (model.existing): the plans, the SELECT and the target's own names."""
+    plans, target_names = existing_plans(
+        opts["existing_target"], table, pg_schema, pg_table, ignore_columns=opts.get("ignore_columns"),
+        apply_embedding=lambda t, c, p: _apply_embedding(opts, t, c, p))
+    select = [SelectColumn(source_name=p.source_name, converter=p.converter, pg_type=p.pg_type,
+                           nullable=col.nullable, charset=col.charset, length=col.length,
+                           base_type=col.base_type, embedding=p.embedding)
+              for p in plans if p.converter != "drop"
+              for col in table.columns if col.name == p.source_name]
+    return [p for p in plans if p.converter != "drop"], ordered_columns(select), target_names
+
+
+def plan_table(table, opts, map_options, names, sizes):
+    """schema_model.Table -> LiveTable (manifest entry with the dump path's create_sql/post_data)."""
+    case = opts.get("identifier_case", "preserve")
+    schema_map = opts.get("schema_map") or {}
+    pg_schema = _pg_name(schema_map.get(table.schema, table.schema), case)
+    pg_table = _pg_name(table.name, case)
+    def pg_col(name):   # also used for the referenced table's columns
+        return _pg_name(name, case)
+
+    def ref_name(db, name):
+        return _pg_name(schema_map.get(db or table.schema, db or table.schema), case), _pg_name(name, case)
+
+    existing = opts.get("schema_mode", "create") == "existing"
+    if existing:
+        plans, select, (pg_schema, pg_table) = _existing_columns(table, opts, pg_schema, pg_table)
+        create_sql, post_data, ddl_warnings = "", [], []   # the ORM owns keys and indexes
+    else:
+        plans, select = _plan_columns(table, opts, map_options, pg_col)
+        create_sql, post_data, ddl_warnings = table_ddl(table, plans, pg_schema, pg_table, names, pg_col,
+                                                        ref_name)
+    warnings = list(table.warnings) + ddl_warnings + [w for p in plans for w in p.warnings]
+    by_source = {p.source_name: p for p in plans}
+    columns = [mf.column_entry(by_source[c.source_name].name, c.source_name,
+                               by_source[c.source_name].source_type, c.pg_type,
+                               nullable=by_source[c.source_name].nullable,
+                               identity=by_source[c.source_name].identity,
+                               default=by_source[c.source_name].default_sql, embedding=c.embedding)
+               for c in select]
+    entry = mf.table_entry(pg_schema, pg_table, source_schema=table.schema, source_name=table.name,
+                           columns=columns,
+                           primary_key=[by_source[c].name if c in by_source else pg_col(c)
+                                        for c in table.primary_key],
+                           auto_increment=table.auto_increment, create_sql=create_sql,
+                           post_data=post_data, warnings=warnings, data_file=None)
+    est_rows, est_bytes = sizes.get(table.name, (0, 0))
+    return LiveTable(table, entry, select, plans, est_rows=est_rows, est_bytes=est_bytes)
+
+
+def build_plan(cur, opts, flavor):
+    if opts.get("schema_mode") == "existing":
+        opts["existing_target"] = introspect_target(opts["pg_params"])
+    map_options = MapOptions(type_rules=rules_from_dicts(opts.get("type_rules")),
+                             strict_types=bool(opts.get("strict_types")),
+                             zero_date=opts.get("zero_date") or "error")
+    names = NameRegistry()
+    planned = []
+    for db in opts["databases"]:
+        cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (db,))
+        if cur.fetchone() is None:
+            raise LiveCopyError("live_copy: MySQL database %r does not exist (or the user cannot see it)"
+                                % db)
+        sizes = table_sizes(cur, db)
+        for table in read_catalog(cur, db, flavor=flavor):
+            if _table_wanted(db, table.name, opts.get("include_tables"), opts.get("exclude_tables")):
+                planned.append(plan_table(table, opts, map_options, names, sizes))
+    if not planned:
+        raise LiveCopyError("live_copy: no table to copy in %s" % ", ".join(opts["databases"]))
+    return planned
+
+
+def plan_identity(source, planned, opts):
+    """A digest of what the copy produces (not of when it ran): the resume key in pgshift_state."""
+    stable = {"source": {k: source.get(k) for k in ("host", "port", "databases")},
+              "tables": [{k: v for k, v in t.entry.items() if k not in ("rows", "bytes", "rejected",
+                                                                          "warnings")} for t in planned],
+              "options": {k: opts.get(k) for k in ("zero_date", "nul_bytes", "invalid_utf8",
+                                                   "identifier_case", "schema_mode")}}
+    text = json.dumps(stable, sort_keys=True, default=str)
+    return "live-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def write_sql_files(dest, manifest):
+    """pre-data.sql / post-data.sql: the same statements, for psql users (docs/contracts.md)."""
+    pre = ["CREATE SCHEMA IF NOT EXISTS %s;" % qident(s) for s in manifest["schemas"]]
+    pre += [t["create_sql"] for t in manifest["tables"] if t["create_sql"]]
+    post = [p["sql"] for t in manifest["tables"] for p in t["post_data"]]
+    for name, statements in ((mf.PRE_DATA, pre), (mf.POST_DATA, post)):
+        path = os.path.join(dest, name)
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
+            f.write("\n\n".join(statements) + ("\n" if statements else ""))
+        os.replace(path + ".tmp", path)
+
+
+# ---------------------------------------------------------------- the load, fed by reader sessions
+
+class LiveTask(TableTask):
+    def __init__(self, dest, live):
+        super().__init__(dest, live.entry)
+        self.live = live
+        self.nbytes = live.est_bytes
+        self.copied_bytes = 0
+        self.chunks = None   # ChunkRun of a table copied in key ranges
+        self.snapshot_count = None
+
+    @property
+    def rejected_so_far(self):
+        return self.chunks.rejected if self.chunks else 0
+
+    def copy_sql(self, freeze):
+        cols = ", ".join(qident(c) for c in self.live.pg_names)
+        return "COPY %s (%s) FROM STDIN WITH (FORMAT text%s)" % (
+            self.qualified, cols, ", FREEZE true" if freeze else "")
+
+
+class LiveLoad(PgLoad):
+    """pg_load's engine with reader sessions instead of data files (same transactions and state)."""
+
+    def __init__(self, params, dest, live_opts, planned, *, manifest, manifest_id, **load_opts):
+        super().__init__(params, dest, **load_opts)
+        self.live_opts, self.planned = live_opts, planned
+        self.manifest, self.manifest_id = manifest, manifest_id
+        self.policies = Policies(zero_date=live_opts.get("zero_date") or "error",
+                                 nul_bytes=live_opts.get("nul_bytes") or "error",
+                                 flavor=live_opts["flavor"])
+        self.readers = queue.Queue()
+        self.snapshot_info = {}
+        chunk_rows = live_opts.get("chunk_rows")
+        self.chunk_rows = DEFAULT_CHUNK_ROWS if chunk_rows is None else int(chunk_rows)
+        self.chunk_state = {}
+
+    def _read_target(self, conn):
+        with conn.cursor() as cur:
+            self.chunk_state = read_chunks(cur, self.manifest_id)
+        conn.commit()
+        super()._read_target(conn)
+
+    def _decide(self, cur, task):
+        """'resume' for a table some of whose chunks this plan already loaded."""
+        action = super()._decide(cur, task)
+        if action in ("fail", "truncate", "drop") and task.key in self.chunk_state:
+            return "resume"
+        return action
+
+    def run(self):
+        entries = [t.entry for t in self.planned]
+        self.tasks = sorted((LiveTask(self.src, t) for t in self.planned), key=lambda t: t.nbytes,
+                            reverse=True)
+        self.pre_steps = pre_data_steps(self.src)
+        self.post_steps = post_data_steps(self.manifest, entries, True)
+        self.pool = ConnectionPool(self.params, self.jobs, self.mwm)
+        try:
+            with self.pool.connection() as conn:
+                self._read_target(conn)
+            if self.check_mode:
+                return self._report_plan()
+            self._execute()
+            return self._report()
+        finally:
+            self.pool.close()
+
+    # -- snapshot around the table loads
+    def _load_tables(self):
+        todo = [t for t in self.tasks if t.action != "skip"]
+        if not todo:
+            return self._run_units(todo)
+        chunked = any(t.action == "resume" or self._chunk_key(t) for t in todo)
+        n = self.jobs if chunked else max(1, min(self.jobs, len(todo)))
+        control = mysql_connect(self.live_opts["mysql_params"])
+        try:
+            with mysql_option_file(self.live_opts["mysql_params"]) as option_file:
+                readers, binlog, warnings, lock_s = open_snapshot(
+                    control, option_file, n, mode=self.live_opts.get("snapshot", "lock"),
+                    flavor=self.live_opts["flavor"], client=self.live_opts.get("mysql_client"),
+                    after_snapshot=(self.live_opts.get("hooks") or {}).get("after_snapshot"))
+            # the option file is gone now: every client has read it at start
+        finally:
+            control.close()
+        self.warnings.extend(warnings)
+        self.snapshot_info = {"mode": self.live_opts.get("snapshot", "lock"), "binlog": binlog,
+                              "readers": n, "lock_seconds": round(lock_s, 4),
+                              "reader_pids": [r.pid for r in readers]}
+        self.say("snapshot (%s) taken by %d reader(s); binlog %s"
+                 % (self.snapshot_info["mode"], n, binlog))
+        self._alive = len(readers)
+        for r in readers:
+            self.readers.put(r)
+        try:
+            self._run_units(todo)
+        finally:
+            self._close_readers(readers)
+
+    def _close_readers(self, readers):
+        for r in readers:
+            try:
+                r.close()
+            except Exception:  # noqa: BLE001 - closing a dead client must not hide the real error
+                r.kill()
+
+    # -- one table
+    def _check_rows(self, conn, task, rows, rejected):
+        """Checked against COUNT(*) in the snapshot, in _load_in_transaction."""
+
+    def _take_reader(self):
+        while True:
+            try:
+                return self.readers.get(timeout=1)
+            except queue.Empty:
+                with self._lock:
+                    if self._alive == 0:
+                        raise LiveCopyError("live copy: no reader session left (an earlier failure ended "
+                                            "them)") from None
+
+    def _load_in_transaction(self, conn, task):
+        reader = self._take_reader()
+        try:
+            rows, rejects, figures = self._copy_part(conn, task, reader, WHOLE)
+            self._policy_notes(task, figures)
+            return rows, rejects
+        finally:
+            self._give_back(reader)
+
+    def _give_back(self, reader):
+        if reader.proc.poll() is None:
+            self.readers.put(reader)
+        else:
+            with self._lock:
+                self._alive -= 1
+
+    def _select_sql(self, task, where=None):
+        t = task.live.table
+        return build_select(t.schema, t.name, task.live.columns, where=where, policies=self.policies)
+
+    def _source(self, task, stream, rejects):
+        python_cols = [c for c in task.live.columns if needs_python(c)]
+        if not python_cols:
+            return stream, []
+        filters = []
+        for c in python_cols:
+            if c.embedding:
+                conv = embedding_converter(make_converter, c.embedding)
+                invalid = c.embedding.get("invalid", "error")
+            else:
+                conv, invalid = geometry_converter(geometry_to_wkt), "error"
+            filters.append(PythonColumn(c.source_name, conv, invalid))
+        names = [c.source_name for c in task.live.columns]
+        key = task.live.table.primary_key
+        positions = [names.index(k) for k in key if k in names]
+        key_names = [k for k in key if k in names]
+        return ColumnFilter(stream, filters, key_positions=positions, key_names=key_names, label=task.key,
+                            rejects=rejects), filters
+
+    def _rejects_for_part(self, task, part):
+        rejects = self._rejects_for(task)
+        if part.index is None:
+            return rejects
+        suffix = ".chunk-%04d" % part.index
+        copy_path, log_path = rejects.copy_path, rejects.log_path
+        return RejectWriter(copy_path[:-5] + suffix + ".copy", log_path[:-4] + suffix + ".log",
+                            "%s (%s)" % (task.data_file, part.label))
+
+    def _copy_part(self, conn, task, reader, part):
+        """COPY one table (or one key range of it) from a reader; -> (rows, rejects, policy figures).
+        The PostgreSQL transaction is left open for the caller's resume record."""
+        import psycopg2
+
+        rejects = self._rejects_for_part(task, part)
+        rejects.clear()
+        select = self._select_sql(task, part.where)
+        self.say("%s%s: streaming from %s" % (task.key, part.label and " " + part.label, reader.name))
+        with conn.cursor() as cur:
+            try:
+                if part.prepare:
+                    self._prepare_table(cur, task)
+                source, pycols = self._source(task, reader.stream(select), rejects)
+                cur.copy_expert(task.copy_sql(freeze=part.freeze), source, size=READ_SIZE)
+                rows = cur.rowcount
+                nbytes = source.nbytes
+            except psycopg2.Error as err:
+                conn.rollback()
+                reader.drain()
+                if not is_row_error(err):
+                    raise LoadError("live copy %s%s: COPY failed: %s"
+                                    % (task.key, part.label and " " + part.label,
+                                       describe_pg_error(err))) from None
+                self.say("%s: COPY refused a row (%s); re-reading %s to isolate it"
+                         % (task.key, err.pgcode, part.label or "the table"))
+                rows, pycols, nbytes = self._isolate(cur, task, reader, select, rejects=rejects, part=part)
+            except MigrationError:
+                conn.rollback()
+                if reader.busy and reader.proc.poll() is None:
+                    reader.drain()
+                raise
+            finally:
+                rejects.close()
+        with self._lock:
+            task.copied_bytes += nbytes
+        self._verify_count(conn, task, reader, rows, rejects.count, part=part)
+        return rows, rejects, self._policy_figures(task, reader, pycols, part.where)
+
+    def _isolate(self, cur, task, reader, select, *, rejects, part):
+        """Spill the part (same snapshot) to a data file, then pg_load's bisecting isolator."""
+        path = task.path if part.index is None else "%s.chunk-%04d" % (task.path, part.index)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        source, pycols = self._source(task, reader.stream(select), rejects)
+        with open(path, "wb") as f:
+            while True:
+                chunk = source.read(READ_SIZE)
+                if not chunk:
+                    break
+                f.write(chunk)
+        if part.prepare:
+            self._prepare_table(cur, task)
+        with self._lock:
+            allowed = max(0, self.max_rejects - task.rejected_so_far)
+        isolator = RejectIsolator(cur, task.copy_sql(freeze=False), path, rejects=rejects,
+                                  max_rejects=allowed, label=task.key)
+        try:
+            rows, _ = isolator.run()
+        except RowsRejected as err:
+            cur.connection.rollback()
+            raise RowsRejected("%s%s" % (err, self._first_rejected_key(task, rejects))) from None
+        return rows, pycols, os.path.getsize(path)
+
+    def _first_rejected_key(self, task, rejects):
+        """' (row key: id=7)' from the first refused line, so the user can find the MySQL row."""
+        rejects.close()
+        try:
+            with open(rejects.copy_path, "rb") as f:
+                line = f.readline()
+        except OSError:
+            return ""
+        fields = parse_row(line)
+        names = [c.source_name for c in task.live.columns]
+        key = [k for k in task.live.table.primary_key if k in names] or names[:1]
+        return " (row key: %s)" % ", ".join("%s=%s" % (k, fields[names.index(k)]) for k in key)
+
+    def _verify_count(self, conn, task, reader, rows, refused, *, part=None):
+        t = task.live.table
+        where = part.where if part else None
+        sql = "SELECT COUNT(*) FROM %s.%s" % (mysql_ident(t.schema), mysql_ident(t.name))
+        if where:
+            sql += " WHERE " + where
+        if not where and task.snapshot_count is not None:
+            count = task.snapshot_count   # counted in this snapshot when the chunks were planned
+        else:
+            count = int(reader.query_value(sql))
+        if rows + refused != count:
+            conn.rollback()
+            where_label = " " + part.label if part and part.label else ""
+            raise LoadError("live copy %s%s: COPY loaded %d rows (+%d refused) but MySQL has %d in the"
+                            " snapshot" % (task.key, where_label, rows, refused, count))
+
+    def _policy_figures(self, task, reader, pycols, where=None):
+        """{(column, policy, value): count} of values a non-error policy changed in this part."""
+        t = task.live.table
+        sql, labels = policy_count_select(t.schema, t.name, task.live.columns, self.policies, where=where)
+        figures = {}
+        if sql:
+            counts = reader.query_rows(sql)[0]
+            for label, n in zip(labels, counts, strict=True):
+                figures[label] = int(n)
+        for col in pycols:
+            figures[(col.name, "invalid", "null")] = col.nulled
+            figures[(col.name, "invalid", "reject")] = col.rejected
+        return figures
+
+    def _policy_notes(self, task, figures):
+        notes = []
+        for (column, policy, value), n in figures.items():
+            if not n:
+                continue
+            if policy != "invalid":
+                notes.append("%s: %s value(s) of column %r changed by %s=%s" % (task.key, n, column, policy,
+                                                                               value))
+            elif value == "null":
+                notes.append("%s: %d invalid value(s) of column %r set to NULL (invalid: null)"
+                             % (task.key, n, column))
+            else:
+                notes.append("%s: %d row(s) with an invalid %r diverted to rejects/ (invalid: reject)"
+                             % (task.key, n, column))
+        if notes:
+            with self._lock:
+                self.warnings.extend(notes)
+                task.entry["warnings"].extend(notes)
+
+    # -- big tables: primary-key range chunks (see live_chunks and the module doc)
+    def _prepare_table(self, cur, task):
+        super()._prepare_table(cur, task)
+        forget_chunks(cur, self.manifest_id, task.schema, task.name)
+
+    def _chunk_key(self, task):
+        return chunk_key(task.live.table) if self.chunk_rows > 0 else None
+
+    def _load_live_table(self, task):
+        if task.action == "resume":
+            return self._resume_chunks(task)
+        key = self._chunk_key(task)
+        if key is None:
+            return self._load_table(task)
+        reader = self._take_reader()
+        try:
+            plan = self._plan_chunks(task, reader, key)
+            if len(plan) == 1:
+                self._give_back(reader)
+                reader = None
+                return self._load_table(task)
+            task.chunks = ChunkRun(plan, set(range(1, len(plan))))
+            # chunk 0 creates (or truncates) the table: the only transaction where FREEZE is allowed
+            self._copy_chunk(task, 0, reader, part=Part(0, plan.where(0), freeze=True, prepare=True,
+                                                        label="chunk 1/%d" % len(plan)))
+        finally:
+            if reader is not None:
+                self._give_back(reader)
+        for i in range(1, len(plan)):
+            self._submit(self._copy_chunk, task, i)
+        return None
+
+    def _plan_chunks(self, task, reader, key):
+        """Exact COUNT(*), MIN and MAX of the key in the snapshot (information_schema's row estimate
+        can be 0 for a freshly filled table). The count also serves the whole-table row check."""
+        t = task.live.table
+        k = mysql_ident(key)
+        count, low, high = reader.query_rows("SELECT COUNT(*), MIN(%s), MAX(%s) FROM %s.%s" % (
+            k, k, mysql_ident(t.schema), mysql_ident(t.name)))[0]
+        task.snapshot_count = int(count)
+        n = chunk_count(int(count), self.chunk_rows)
+        return ChunkPlan.from_min_max(key, None if low == "NULL" else low,
+                                      None if high == "NULL" else high, n)
+
+    def _resume_chunks(self, task):
+        done = self.chunk_state[task.key]
+        first = next(iter(done.values()))
+        plan = ChunkPlan.from_json(first["key_column"], first["bounds"])
+        missing = [i for i in range(len(plan)) if i not in done]
+        task.chunks = ChunkRun(plan, set(missing))
+        task.chunks.rows = sum(d["rows"] for d in done.values())
+        task.chunks.rejected = sum(d["rejected"] for d in done.values())
+        self.say("%s: resuming, %d of %d chunk(s) already loaded" % (task.key, len(done), len(plan)))
+        if not missing:
+            return self._finish_chunked(task)
+        for i in missing:
+            self._submit(self._copy_chunk, task, i)
+        return None
+
+    def _copy_chunk(self, task, i, reader=None, part=None):
+        plan = task.chunks.plan
+        part = part or Part(i, plan.where(i), freeze=False, prepare=False,
+                            label="chunk %d/%d" % (i + 1, len(plan)))
+        own = reader is None
+        reader = reader or self._take_reader()
+        try:
+            with self.pool.connection() as conn:
+                started = time.monotonic()
+                rows, rejects, figures = self._copy_part(conn, task, reader, part)
+                low, high = plan.range(i)
+                with conn.cursor() as cur:
+                    record_chunk(cur, self.manifest_id, task.schema, task.name, i, key_column=plan.key_column,
+                                 low=low, high=high, bounds=plan.to_json(), rows=rows, rejected=rejects.count,
+                                 seconds=time.monotonic() - started)
+                conn.commit()  # the chunk's rows and its resume record together
+        finally:
+            if own:
+                self._give_back(reader)
+        self._mark_changed()
+        if rejects.count:
+            with self._lock:
+                self.warnings.append("%s %s: %d row(s) refused by PostgreSQL, kept in %s (reasons in %s)"
+                                     % (task.key, part.label, rejects.count, rejects.copy_path,
+                                        rejects.log_path))
+        if task.chunks.finished(i, rows, rejects.count, figures, self._lock):
+            self._finish_chunked(task)
+
+    def _finish_chunked(self, task):
+        run = task.chunks
+        with self.pool.connection() as conn:
+            with conn.cursor() as cur:
+                record_table(cur, self.manifest_id, task.schema, task.name, rows=run.rows,
+                             rejected=run.rejected, nbytes=task.nbytes, seconds=run.seconds())
+            conn.commit()
+            self._write_state_file(conn)
+        self._mark_changed()
+        self._policy_notes(task, run.figures)
+        seconds = run.seconds()
+        figures = {"action": task.action, "rows": run.rows, "bytes": task.copied_bytes,
+                   "rejected": run.rejected, "seconds": round(seconds, 3), "chunks": len(run.plan),
+                   "mb_per_s": round(task.copied_bytes / 1e6 / seconds, 2) if seconds > 0 else 0.0}
+        with self._lock:
+            self.results[task.key] = figures
+        self.say("%s: %d rows in %d chunks, %.2f s" % (task.key, run.rows, len(run.plan), seconds))
+
+    # -- the scheduler: tables and chunks on `jobs` workers (a chunk is queued when its table exists)
+    def _submit(self, fn, *args):
+        with self._lock:
+            if self._first_error is None:
+                self._futures.append(self._executor.submit(fn, *args))
+
+    def _run_units(self, todo):
+        for task in self.tasks:
+            if task.action == "skip":
+                self.results[task.key] = self._skipped_figures(task)
+        self.say("copying %d table(s) with %d job(s); %d already loaded"
+                 % (len(todo), self.jobs, len(self.tasks) - len(todo)))
+        self._futures, self._first_error = [], None
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.jobs) as executor:
+            self._executor = executor
+            for task in todo:
+                self._submit(self._load_live_table, task)
+            self._wait_all()
+        if self._first_error is not None:
+            if isinstance(self._first_error, MigrationError):
+                raise self._first_error
+            raise LoadError("live copy: %s" % self._first_error) from self._first_error
+
+    def _wait_all(self):
+        while True:
+            with self._lock:
+                pending = list(self._futures)
+            _, not_done = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_EXCEPTION)
+            for future in pending:
+                if future.done() and not future.cancelled() and future.exception() is not None:
+                    with self._lock:
+                        if self._first_error is None:
+                            self._first_error = future.exception()
+                            for other in self._futures:
+                                other.cancel()
+            with self._lock:
+                if not not_done and len(self._futures) == len(pending):
+                    return
+
+
+class Part:
+    """What one COPY reads: the whole table (index None) or chunk `index` of its key ranges."""
+
+    def __init__(self, index, where, *, freeze, prepare, label=""):
+        self.index, self.where, self.freeze, self.prepare, self.label = index, where, freeze, prepare, label
+
+
+WHOLE = Part(None, None, freeze=True, prepare=True)
+
+
+class ChunkRun:
+    """A chunked table's progress: chunks still to load, totals, policy figures."""
+
+    def __init__(self, plan, todo):
+        self.plan, self.todo = plan, set(todo)
+        self.rows = self.rejected = 0
+        self.figures = {}
+        self.started = time.monotonic()
+
+    def finished(self, i, rows, rejected, figures, lock):
+        """Count chunk i in; True for the caller that finished the last one."""
+        with lock:
+            self.todo.discard(i)
+            self.rows += rows
+            self.rejected += rejected
+            for k, n in figures.items():
+                self.figures[k] = self.figures.get(k, 0) + n
+            return not self.todo
+
+    def seconds(self):
+        return time.monotonic() - self.started
+
+
+# ---------------------------------------------------------------- entry point
+
+def _mysql_params(params):
+    return {k: params.get(k) for k in ("mysql_host", "mysql_port", "mysql_user", "mysql_password",
+                                       "mysql_defaults_file", "mysql_ssl_ca")}
+
+
+def _source_info(params, opts, version, flavor):
+    s = mysql_settings(params)
+    return {"kind": "live", "path": describe_mysql(params), "host": s["host"], "port": s["port"],
+            "databases": list(opts["databases"]), "server_version": version, "flavor": flavor,
+            "binlog": None}
+
+
+def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create", jobs=None,
+              if_exists="fail", max_rejects=0, zero_date="error", invalid_utf8="error", nul_bytes="error",
+              embeddings=None, snapshot="lock", chunk_rows=None, identifier_case="preserve",
+              type_rules=None, strict_types=False, include_tables=None, exclude_tables=None,
+              post_data=True, maintenance_work_mem="512MB", mysql_client=None, ignore_columns=None,
+              check_mode=False,
+              progress=None, hooks=None):
+    """Copy MySQL databases into PostgreSQL; returns pg_load's result dict plus snapshot/binlog."""
+    opts = {"databases": list(databases or []), "schema_map": schema_map or {}, "schema_mode": schema_mode,
+            "zero_date": zero_date, "invalid_utf8": invalid_utf8, "nul_bytes": nul_bytes,
+            "embeddings": embeddings or [], "snapshot": snapshot, "chunk_rows": chunk_rows,
+            "identifier_case": identifier_case, "type_rules": type_rules or [], "strict_types": strict_types,
+            "include_tables": include_tables or [], "exclude_tables": exclude_tables or [],
+            "mysql_client": mysql_client, "hooks": hooks or {}, "mysql_params": _mysql_params(params),
+            "ignore_columns": ignore_columns or [], "pg_params": params}
+    check_options(opts)
+    dest = os.path.abspath(dest)
+    control = mysql_connect(params)
+    try:
+        with control.cursor() as cur:
+            opts["flavor"], version = server_flavor(cur)
+            planned = build_plan(cur, opts, opts["flavor"])
+    finally:
+        control.close()
+    source = _source_info(params, opts, version, opts["flavor"])
+    manifest = mf.new_manifest(source, {k: opts[k] for k in ("identifier_case", "zero_date", "invalid_utf8",
+                                                             "nul_bytes", "schema_mode", "snapshot")}
+                               | {"schema_map": opts["schema_map"]})
+    manifest["schemas"] = sorted({t.entry["schema"] for t in planned})
+    manifest["tables"] = [t.entry for t in planned]
+    manifest["warnings"] = [w for t in planned for w in t.entry["warnings"]]
+    manifest_id = plan_identity(source, planned, opts)
+    manifest["live_plan_id"] = manifest_id
+    _carry_previous_snapshot(dest, manifest)
+    if not check_mode:
+        os.makedirs(dest, exist_ok=True)
+        write_sql_files(dest, manifest)
+        mf.write_manifest(dest, manifest, complete=False)
+    elif not os.path.isdir(dest):
+        dest = os.path.abspath(dest)  # check mode writes nothing; pg_load reads nothing from dest
+    loader = LiveLoad(params, dest, opts, planned, manifest=manifest, manifest_id=manifest_id, jobs=jobs,
+                      if_exists=if_exists, max_rejects=max_rejects, post_data=post_data,
+                      maintenance_work_mem=maintenance_work_mem, check_mode=check_mode, progress=progress)
+    started = time.monotonic()
+    result = loader.run()
+    if not check_mode:
+        _finish_manifest(dest, manifest, loader, result)
+    result.update({"snapshot": loader.snapshot_info, "binlog": manifest["source"].get("binlog"),
+                   "manifest": os.path.join(dest, mf.MANIFEST_NAME), "source": source["path"],
+                   "copy_seconds": round(time.monotonic() - started, 3)})
+    return result
+
+
+def _carry_previous_snapshot(dest, manifest):
+    """A rerun of the same plan keeps the earlier run's snapshot facts (its tables came from it)."""
+    try:
+        previous = mf.read_manifest(dest, require_complete=False)
+    except MigrationError:
+        return
+    if previous.get("live_plan_id") == manifest["live_plan_id"]:
+        manifest["source"]["binlog"] = (previous.get("source") or {}).get("binlog")
+
+
+def _finish_manifest(dest, manifest, loader, result):
+    """Rows, bytes and the snapshot's binlog position into manifest.json, marked complete."""
+    by_key = {t.key: t for t in loader.tasks}
+    for entry in manifest["tables"]:
+        key = "%s.%s" % (entry["schema"], entry["name"])
+        figures = result["tables"].get(key, {})
+        entry["rows"] = (figures.get("rows") or 0) + (figures.get("rejected") or 0)
+        entry["rejected"] = figures.get("rejected") or 0
+        entry["bytes"] = by_key[key].copied_bytes if key in by_key else 0
+    previous = manifest["source"].get("binlog")
+    binlog = loader.snapshot_info.get("binlog")
+    if binlog is not None or previous is None:
+        manifest["source"]["binlog"] = binlog
+    skipped = [k for k, f in result["tables"].items() if f.get("action") == "skip"]
+    if skipped and loader.snapshot_info:
+        note = ("%d table(s) were copied by an earlier live_copy run (an earlier snapshot): %s"
+                % (len(skipped), ", ".join(sorted(skipped))))
+        result["warnings"].append(note)
+        manifest["warnings"].append(note)
+    manifest["warnings"] = sorted(set(manifest["warnings"] + result["warnings"]))
+    mf.write_manifest(dest, manifest, complete=True)
+
+
+__all__ = ["live_copy", "LiveCopyError", "ReaderFailed", "describe_pg_error"]

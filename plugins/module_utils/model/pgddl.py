@@ -1,0 +1,171 @@
+"""PostgreSQL DDL from a schema_model.Table and its typemap plans: CREATE TABLE + post-data list.
+
+Usage:
+    from ansible_collections.pgshift.mysql.plugins.module_utils.model.pgddl import NameRegistry, table_ddl
+
+    names = NameRegistry()                       # one per run: index names unique per schema
+    create_sql, post_data, warnings = table_ddl(table, plans, pg_schema, pg_table, names, pg_names)
+
+post_data entries are manifest dicts {"kind", "name", "sql"} in execution order.
+"""
+import hashlib
+import re
+
+from .types import (
+    quote_ident,
+    quote_literal,
+    translate_expression,
+)
+
+PG_NAME_MAX = 63
+
+
+class NameRegistry:
+    """Deterministic, schema-unique relation names (indexes and index-backed constraints)."""
+
+    def __init__(self):
+        self.used = {}
+
+    def reserve(self, schema, name):
+        used = self.used.setdefault(schema, set())
+        base = _fit(name)
+        candidate, n = base, 2
+        while candidate in used:
+            suffix = "_%d" % n
+            candidate = _fit(name, len(suffix)) + suffix
+            n += 1
+        used.add(candidate)
+        return candidate
+
+
+def _fit(name, reserve=0):
+    limit = PG_NAME_MAX - reserve
+    if len(name.encode("utf-8")) <= limit:
+        return name
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+    return name.encode("utf-8")[:limit - 9].decode("utf-8", "ignore") + "_" + digest
+
+
+def qualified(schema, name):
+    return "%s.%s" % (quote_ident(schema), quote_ident(name))
+
+
+def create_table_sql(pg_schema, pg_table, plans):
+    cols = ",\n  ".join(p.ddl for p in plans)
+    return "CREATE TABLE %s (\n  %s\n);" % (qualified(pg_schema, pg_table), cols)
+
+
+def table_ddl(table, plans, pg_schema, pg_table, names, col_name, ref_name=None):  # noqa: PLR0917
+    """-> (create_sql, post_data list, warnings). col_name(mysql column) -> pg column name;
+    ref_name(mysql db|None, mysql table) -> (pg schema, pg table) for foreign keys."""
+    qt = qualified(pg_schema, pg_table)
+    post, warnings = [], []
+    for idx in table.indexes:
+        entry = _index_entry(table, idx, qt, pg_schema, pg_table, names, col_name, warnings)
+        if entry:
+            post.append(entry)
+    for fk in table.foreign_keys:
+        post.append(_fk_entry(fk, qt, pg_schema, col_name, ref_name))
+    for n, chk in enumerate(table.checks, 1):
+        post.append(_check_entry(chk, qt, pg_table, n, col_name, warnings))
+    for plan in plans:
+        for n, expr in enumerate(plan.checks, 1):
+            name = "%s_%s_check%s" % (pg_table, plan.name, "" if n == 1 else n)
+            post.append({"kind": "check", "name": _fit(name),
+                         "sql": "ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s);"
+                                % (qt, quote_ident(_fit(name)), expr)})
+    trig = _on_update_trigger(plans, pg_schema, pg_table, qt)
+    if trig:
+        post.append(trig)
+    post.extend(_comments(table, plans, qt))
+    return create_table_sql(pg_schema, pg_table, plans), [e for e in post if e], warnings
+
+
+def _index_entry(table, idx, qt, pg_schema, pg_table, names, col_name, warnings):  # noqa: PLR0917
+    cols = []
+    for part in idx.parts:
+        if part.expression:
+            warnings.append("index %r: functional key part %r skipped" % (idx.name, part.expression))
+            return None
+        if part.length:
+            warnings.append("index %r: prefix length on %r dropped (whole column indexed)"
+                            % (idx.name, part.column))
+        cols.append(quote_ident(col_name(part.column)) + (" DESC" if part.descending else ""))
+    collist = ", ".join(cols)
+    if idx.kind == "primary":
+        name = names.reserve(pg_schema, "%s_pkey" % pg_table)
+        return {"kind": "primary_key", "name": name,
+                "sql": "ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY (%s);"
+                       % (qt, quote_ident(name), collist)}
+    base = "%s_%s" % (pg_table, idx.name or "_".join(col_name(c) for c in idx.columns))
+    if idx.kind == "unique":
+        name = names.reserve(pg_schema, base)
+        return {"kind": "unique", "name": name,
+                "sql": "ALTER TABLE %s ADD CONSTRAINT %s UNIQUE (%s);"
+                       % (qt, quote_ident(name), collist)}
+    if idx.kind == "fulltext":
+        name = names.reserve(pg_schema, base)
+        doc = " || ' ' || ".join("coalesce(%s, '')" % quote_ident(col_name(c)) for c in idx.columns)
+        warnings.append("FULLTEXT index %r -> GIN index on to_tsvector('simple', ...): queries must use "
+                        "PostgreSQL full-text search" % idx.name)
+        return {"kind": "index", "name": name,
+                "sql": "CREATE INDEX %s ON %s USING gin (to_tsvector('simple', %s));"
+                       % (quote_ident(name), qt, doc)}
+    if idx.kind == "spatial":
+        warnings.append("SPATIAL index %r skipped: geometry is stored as WKT text without PostGIS" % idx.name)
+        return None
+    name = names.reserve(pg_schema, base)
+    return {"kind": "index", "name": name,
+            "sql": "CREATE INDEX %s ON %s (%s);" % (quote_ident(name), qt, collist)}
+
+
+def _fk_entry(fk, qt, pg_schema, col_name, ref_name):
+    ref_schema, ref_table = ref_name(fk.ref_schema, fk.ref_table) if ref_name else (pg_schema, fk.ref_table)
+    cols = ", ".join(quote_ident(col_name(c)) for c in fk.columns)
+    refs = ", ".join(quote_ident(col_name(c)) for c in fk.ref_columns)
+    sql = "ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s (%s)" % (
+        qt, quote_ident(_fit(fk.name or "fk")), cols, qualified(ref_schema, ref_table), refs)
+    for which, action in (("DELETE", fk.on_delete), ("UPDATE", fk.on_update)):
+        if action and action not in ("RESTRICT", "NO ACTION"):
+            sql += " ON %s %s" % (which, action)
+    return {"kind": "foreign_key", "name": _fit(fk.name or "fk"), "sql": sql + ";"}
+
+
+def _check_entry(chk, qt, pg_table, n, col_name, warnings):  # noqa: PLR0917
+    expr = translate_expression(chk.expression)
+    name = _fit(chk.name or "%s_chk_%d" % (pg_table, n))
+    if expr is None:
+        warnings.append("CHECK %r (%s) not translated" % (chk.name, chk.expression))
+        return None
+    expr = re.sub(r'"((?:[^"]|"")*)"', lambda m: quote_ident(col_name(m.group(1).replace('""', '"'))), expr)
+    return {"kind": "check", "name": name,
+            "sql": "ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s);" % (qt, quote_ident(name), expr)}
+
+
+def _on_update_trigger(plans, pg_schema, pg_table, qt):
+    cols = [p.name for p in plans if p.on_update_trigger]
+    if not cols:
+        return None
+    fn = qualified(pg_schema, _fit("%s_on_update" % pg_table))
+    sets = "\n".join("  IF NEW.%s IS NOT DISTINCT FROM OLD.%s THEN NEW.%s := CURRENT_TIMESTAMP; END IF;"
+                     % (quote_ident(c), quote_ident(c), quote_ident(c)) for c in cols)
+    tname = quote_ident(_fit("%s_on_update" % pg_table))
+    sql = ("CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $pgshift$\nBEGIN\n"
+           "  IF ROW(NEW.*) IS DISTINCT FROM ROW(OLD.*) THEN\n%s\n  END IF;\n  RETURN NEW;\nEND\n$pgshift$;\n"
+           "CREATE TRIGGER %s BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %s();"
+           % (fn, sets, tname, qt, fn))
+    return {"kind": "trigger", "name": _fit("%s_on_update" % pg_table), "sql": sql}
+
+
+def _comments(table, plans, qt):
+    out = []
+    if table.comment:
+        out.append({"kind": "comment", "name": table.name,
+                    "sql": "COMMENT ON TABLE %s IS %s;" % (qt, quote_literal(table.comment))})
+    by_source = {p.source_name: p for p in plans}
+    for col in table.columns:
+        if col.comment and col.name in by_source:
+            out.append({"kind": "comment", "name": "%s.%s" % (table.name, col.name),
+                        "sql": "COMMENT ON COLUMN %s.%s IS %s;" % (qt, quote_ident(by_source[col.name].name),
+                                                                   quote_literal(col.comment))})
+    return out

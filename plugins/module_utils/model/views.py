@@ -1,0 +1,58 @@
+"""MySQL view bodies -> PostgreSQL CREATE VIEW, only when the translation is safe.
+
+Usage:
+    sql, translated, reason = translate_view(tokens, pg_schema, pg_name, ident)
+
+tokens are (kind, bytes) from mysqllexer.tokenize of the SELECT after AS. A view is translated when
+it uses only portable syntax (identifiers, plain strings, numbers, operators, a whitelist of
+functions); otherwise `translated` is False with the reason, and the original text is reported.
+"""
+from . import mysqllexer as lx
+from .types import quote_ident, quote_literal
+
+# functions with the same meaning in both engines
+PORTABLE_FUNCTIONS = {"count", "sum", "min", "max", "avg", "coalesce", "nullif", "lower", "upper", "abs",
+                      "round", "floor", "ceil", "length", "trim", "concat", "greatest", "least", "exists"}
+# keywords whose MySQL behaviour differs or has no PostgreSQL spelling
+BLOCKED_WORDS = {"if", "ifnull", "group_concat", "separator", "date_format", "cast", "convert", "interval",
+                 "straight_join", "limit", "regexp", "rlike", "div", "xor", "binary", "collate",
+                 "group"}  # MySQL allows loose GROUP BY that PostgreSQL refuses
+
+
+_KEYWORDS_BEFORE_PAREN = {"and", "or", "not", "select", "where", "on", "in", "from", "join", "exists", "as",
+                          "by", "having", "when", "then", "else", "case", "distinct", "all", "union"}
+
+
+def translate_view(tokens, pg_schema, pg_name, ident):
+    out = []
+    prev_word = None
+    for i, (kind, tok) in enumerate(tokens):
+        nxt = tokens[i + 1][1] if i + 1 < len(tokens) else b""
+        if kind == "ident":
+            name = quote_ident(ident(lx.ident_name(tok)))
+            if prev_word in ("from", "join") and nxt != b".":
+                name = "%s.%s" % (quote_ident(pg_schema), name)   # table names: qualify with the schema
+            out.append(name)
+        elif kind == "string":
+            intro, body = lx.split_introducer(tok)
+            if intro == "binary":
+                return None, False, "binary string literal"
+            out.append(quote_literal(lx.unescape_string(body).decode("utf-8", "replace")))
+        elif kind == "word":
+            w = tok.decode("utf-8", "replace").lower()
+            if w in BLOCKED_WORDS:
+                return None, False, "uses %s" % w
+            if nxt == b"(" and w not in PORTABLE_FUNCTIONS and w not in _KEYWORDS_BEFORE_PAREN:
+                return None, False, "uses function %s()" % w
+            out.append(w)
+            prev_word = w
+            continue
+        elif kind in ("number", "punct"):
+            out.append(tok.decode("ascii", "replace"))
+            if tok == b"(":
+                continue                                          # keep "from (((" context
+        else:
+            return None, False, "uses %s token %r" % (kind, tok[:20])
+        prev_word = None
+    body = " ".join(out).replace(" . ", ".").replace("( ", "(").replace(" )", ")").replace(" ,", ",")
+    return "CREATE VIEW %s.%s AS %s;" % (quote_ident(pg_schema), quote_ident(pg_name), body), True, None
