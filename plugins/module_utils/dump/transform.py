@@ -28,6 +28,7 @@ from ..errors import (
     ValueConversionError,
 )
 from ..model import mysqllexer as lx
+from ..model.embedding_specs import EmbeddingSpecs
 from ..model.existing import existing_plans, find_target, introspect_target
 from ..model.mysql_ddl import (
     classify,
@@ -35,11 +36,11 @@ from ..model.mysql_ddl import (
     parse_routine,
     parse_view,
 )
+from ..model.names import TableNames, column_names, pg_column_name, pg_name
 from ..model.pgddl import NameRegistry, qualified, table_ddl
 from ..model.schema import Table, make_column
 from ..model.types import (
     MapOptions,
-    column_ddl,
     map_column,
     quote_ident,
     rules_from_dicts,
@@ -154,9 +155,10 @@ class Transformer:
         self.order = []
         self.views, self.routines, self.warnings = {}, [], []
         self.names = NameRegistry()
+        self.table_names = TableNames(opts.identifier_case)
         self.workdir = None
         self.reader = None
-        self.embeddings = {(e["table"].lower(), e["column"].lower()): e for e in opts.embeddings or []}
+        self.embedding_specs = EmbeddingSpecs(opts.embeddings)
         self.target = None                  # existing mode: {(schema, table): [(name, pg_type)]}
         self._last_progress = 0.0
         self.started = time.monotonic()
@@ -168,7 +170,10 @@ class Transformer:
 
     # -- names ----------------------------------------------------------------------------------
     def ident(self, name):
-        return name.lower() if self.o.identifier_case == "lower" else name
+        return pg_name(name, self.o.identifier_case)
+
+    def column_ident(self, name):
+        return pg_column_name(name, self.o.identifier_case)
 
     def pg_schema(self, db):
         db = db or self.current_db or "public"
@@ -217,6 +222,7 @@ class Transformer:
                 else:
                     self.on_statement(payload, offset)
                 self.report_progress()
+        self.embedding_specs.check_all_matched()
 
     def report_progress(self, table=None, force=False):
         if not self.o.progress:
@@ -299,7 +305,8 @@ class Transformer:
         self.order.append(ts)
 
     def _table_state(self, table):
-        pg_schema, pg_name = self.pg_schema(table.schema), self.ident(table.name)
+        pg_schema = self.pg_schema(table.schema)
+        pg_name = self.table_names.claim(pg_schema, table.schema, table.name, table.warnings)
         pol = Policies(zero_date=self.policies.zero_date, invalid_utf8=self.policies.invalid_utf8,
                        nul_bytes=self.policies.nul_bytes, charset=self.policies.charset,
                        tz_suffix=self.policies.tz_suffix)
@@ -315,7 +322,7 @@ class Transformer:
             ts.warnings.extend(p.warnings)
         if self.target is None:
             ts.create_sql, ts.post_data, warns = table_ddl(table, plans, pg_schema, pg_name, self.names,
-                                                           self.ident, self._ref_name)
+                                                           self.column_ident, self._ref_name)
             ts.warnings.extend(warns)
         return ts
 
@@ -323,42 +330,18 @@ class Transformer:
         return self.pg_schema(db or self.current_db), self.ident(table)
 
     def _create_plans(self, table):
-        names = {}
+        names = column_names(table, self.o.identifier_case)
         plans = []
         for col in table.columns:
-            pg_name = self.ident(col.name)
-            if pg_name in names:
-                raise MigrationError("table %r: columns %r and %r have the same name after "
-                                     "identifier_case=lower"
-                                     % (table.name, names[pg_name], col.name))
-            names[pg_name] = col.name
-            plan = map_column(col, self.map_opts, table_name=table.name, pg_name=pg_name,
+            plan = map_column(col, self.map_opts, table_name=table.name, pg_name=names[col.name],
                               auto_increment=table.auto_increment)
-            self._apply_embedding(table, col, plan)
+            self.embedding_specs.apply(table, col, plan)
             plans.append(plan)
         return plans
 
-    def _apply_embedding(self, table, col, plan):
-        spec = self.embeddings.get((table.name.lower(), col.name.lower()))
-        if spec is None:
-            return
-        dims = spec.get("dimensions")
-        if not dims:
-            raise MigrationError("embeddings: %s.%s needs 'dimensions'" % (table.name, col.name))
-        vtype = spec.get("type") or "vector"
-        plan.pg_type = "%s(%d)" % (vtype, int(dims))
-        plan.converter = "embedding"
-        plan.embedding = {"type": vtype, "dimensions": int(dims),
-                          "format": spec.get("format") or "json_object",
-                          "invalid": spec.get("invalid") or "error",
-                          "converted": 0, "nulled": 0, "rejected": 0}
-        plan.checks = []
-        plan.default_sql = None
-        plan.ddl = column_ddl(plan)
-
     def _existing_plans(self, table, pg_schema, pg_name):
         return existing_plans(self.target, table, pg_schema, pg_name, ignore_columns=self.o.ignore_columns,
-                              apply_embedding=self._apply_embedding)
+                              apply_embedding=self.embedding_specs.apply)
 
     # -- data -----------------------------------------------------------------------------------
     def on_insert(self, m, offset):
@@ -504,7 +487,7 @@ class Transformer:
                 for p in ts.plans]
         return mf.table_entry(
             ts.pg_schema, ts.pg_name, source_schema=ts.table.schema, source_name=ts.table.name,
-            columns=cols, primary_key=[self.ident(c) for c in ts.table.primary_key],
+            columns=cols, primary_key=[self.column_ident(c) for c in ts.table.primary_key],
             auto_increment=ts.table.auto_increment,
             create_sql=ts.create_sql, post_data=ts.post_data, rows=ts.rows - ts.rejected, nbytes=ts.bytes,
             rejected=ts.rejected, warnings=warnings,

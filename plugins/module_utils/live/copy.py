@@ -70,10 +70,12 @@ from ..load.copy import (
 )
 from ..load.loader import ConnectionPool, LoadError, PgLoad, TableTask, post_data_steps, pre_data_steps
 from ..load.sql import forget_chunks, qident, read_chunks, record_chunk, record_table
+from ..model.embedding_specs import EmbeddingSpecs
 from ..model.embedding_text import make_converter
 from ..model.existing import existing_plans, introspect_target
+from ..model.names import TableNames, column_names, pg_column_name, pg_name
 from ..model.pgddl import NameRegistry, table_ddl
-from ..model.types import MapOptions, column_ddl, map_column, rules_from_dicts
+from ..model.types import MapOptions, map_column, rules_from_dicts
 from ..model.values import geometry_to_wkt
 from .catalog import read_catalog, server_flavor, table_sizes
 from .chunks import DEFAULT_CHUNK_ROWS, ChunkPlan, chunk_count, chunk_key
@@ -124,13 +126,6 @@ def _table_wanted(db, name, include, exclude):
     return (not include or hit(include)) and not hit(exclude or [])
 
 
-def _embedding_spec(embeddings, db, table, column):
-    for spec in embeddings or []:
-        if spec.get("column") == column and spec.get("table") in (table, "%s.%s" % (db, table)):
-            return dict(spec)
-    return None
-
-
 # ---------------------------------------------------------------- the plan
 
 class LiveTable:
@@ -149,40 +144,27 @@ class LiveTable:
         return [by_source[c.source_name] for c in self.columns]
 
 
-def _pg_name(name, identifier_case):
-    return name.lower() if identifier_case == "lower" else name
-
-
-def _plan_columns(table, opts, map_options, pg_col):
+def _plan_columns(table, opts, map_options, specs):
     plans, select = [], []
+    names = column_names(table, opts.get("identifier_case", "preserve"))
     for col in table.columns:
-        plan = map_column(col, map_options, table_name=table.name, pg_name=pg_col(col.name),
+        plan = map_column(col, map_options, table_name=table.name, pg_name=names[col.name],
                           auto_increment=table.auto_increment)
-        spec = _embedding_spec(opts.get("embeddings"), table.schema, table.name, col.name)
-        if spec:
-            plan.embedding = spec
-            plan.pg_type = "%s(%d)" % (spec.get("type", "vector"), int(spec["dimensions"]))
-            plan.ddl = column_ddl(plan, table.auto_increment)
+        specs.apply(table, col, plan)
         plans.append(plan)
         if plan.generated_sql:
             continue  # PostgreSQL computes it; COPY may not write it
         select.append(SelectColumn(source_name=col.name, converter=plan.converter, pg_type=plan.pg_type,
                                    nullable=col.nullable, charset=col.charset, length=col.length,
-                                   base_type=col.base_type, embedding=spec))
+                                   base_type=col.base_type, embedding=plan.embedding))
     return plans, ordered_columns(select)
 
 
-def _apply_embedding(opts, table, col, plan):
-    spec = _embedding_spec(opts.get("embeddings"), table.schema, table.name, col.name)
-    if spec:
-        plan.embedding = spec
-
-
-def _existing_columns(table, opts, pg_schema, pg_table):
+def _existing_columns(table, opts, pg_schema, pg_table, specs):
     """schema_mode existing (model.existing): the plans, the SELECT and the target's own names."""
     plans, target_names = existing_plans(
         opts["existing_target"], table, pg_schema, pg_table, ignore_columns=opts.get("ignore_columns"),
-        apply_embedding=lambda t, c, p: _apply_embedding(opts, t, c, p))
+        apply_embedding=specs.apply)
     select = [SelectColumn(source_name=p.source_name, converter=p.converter, pg_type=p.pg_type,
                            nullable=col.nullable, charset=col.charset, length=col.length,
                            base_type=col.base_type, embedding=p.embedding)
@@ -191,24 +173,25 @@ def _existing_columns(table, opts, pg_schema, pg_table):
     return [p for p in plans if p.converter != "drop"], ordered_columns(select), target_names
 
 
-def plan_table(table, opts, map_options, names, sizes):
+def plan_table(table, opts, map_options, names, sizes, *, table_names, specs):
     """schema_model.Table -> LiveTable (manifest entry with the dump path's create_sql/post_data)."""
     case = opts.get("identifier_case", "preserve")
     schema_map = opts.get("schema_map") or {}
-    pg_schema = _pg_name(schema_map.get(table.schema, table.schema), case)
-    pg_table = _pg_name(table.name, case)
+    pg_schema = pg_name(schema_map.get(table.schema, table.schema), case)
+    pg_table = table_names.claim(pg_schema, table.schema, table.name, table.warnings)
+
     def pg_col(name):   # also used for the referenced table's columns
-        return _pg_name(name, case)
+        return pg_column_name(name, case)
 
     def ref_name(db, name):
-        return _pg_name(schema_map.get(db or table.schema, db or table.schema), case), _pg_name(name, case)
+        return pg_name(schema_map.get(db or table.schema, db or table.schema), case), pg_name(name, case)
 
     existing = opts.get("schema_mode", "create") == "existing"
     if existing:
-        plans, select, (pg_schema, pg_table) = _existing_columns(table, opts, pg_schema, pg_table)
+        plans, select, (pg_schema, pg_table) = _existing_columns(table, opts, pg_schema, pg_table, specs)
         create_sql, post_data, ddl_warnings = "", [], []   # the ORM owns keys and indexes
     else:
-        plans, select = _plan_columns(table, opts, map_options, pg_col)
+        plans, select = _plan_columns(table, opts, map_options, specs)
         create_sql, post_data, ddl_warnings = table_ddl(table, plans, pg_schema, pg_table, names, pg_col,
                                                         ref_name)
     warnings = list(table.warnings) + ddl_warnings + [w for p in plans for w in p.warnings]
@@ -236,6 +219,8 @@ def build_plan(cur, opts, flavor):
                              strict_types=bool(opts.get("strict_types")),
                              zero_date=opts.get("zero_date") or "error")
     names = NameRegistry()
+    table_names = TableNames(opts.get("identifier_case", "preserve"))
+    specs = EmbeddingSpecs(opts.get("embeddings"))
     planned = []
     for db in opts["databases"]:
         cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (db,))
@@ -245,7 +230,9 @@ def build_plan(cur, opts, flavor):
         sizes = table_sizes(cur, db)
         for table in read_catalog(cur, db, flavor=flavor):
             if _table_wanted(db, table.name, opts.get("include_tables"), opts.get("exclude_tables")):
-                planned.append(plan_table(table, opts, map_options, names, sizes))
+                planned.append(plan_table(table, opts, map_options, names, sizes, table_names=table_names,
+                                          specs=specs))
+    specs.check_all_matched()
     if not planned:
         raise LiveCopyError("live_copy: no table to copy in %s" % ", ".join(opts["databases"]))
     return planned

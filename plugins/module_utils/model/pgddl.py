@@ -8,16 +8,14 @@ Usage:
 
 post_data entries are manifest dicts {"kind", "name", "sql"} in execution order.
 """
-import hashlib
 import re
 
+from .names import fit_name
 from .types import (
     quote_ident,
     quote_literal,
     translate_expression,
 )
-
-PG_NAME_MAX = 63
 
 
 class NameRegistry:
@@ -28,22 +26,14 @@ class NameRegistry:
 
     def reserve(self, schema, name):
         used = self.used.setdefault(schema, set())
-        base = _fit(name)
+        base = fit_name(name)
         candidate, n = base, 2
         while candidate in used:
             suffix = "_%d" % n
-            candidate = _fit(name, len(suffix)) + suffix
+            candidate = fit_name(name, len(suffix)) + suffix
             n += 1
         used.add(candidate)
         return candidate
-
-
-def _fit(name, reserve=0):
-    limit = PG_NAME_MAX - reserve
-    if len(name.encode("utf-8")) <= limit:
-        return name
-    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
-    return name.encode("utf-8")[:limit - 9].decode("utf-8", "ignore") + "_" + digest
 
 
 def qualified(schema, name):
@@ -71,9 +61,9 @@ def table_ddl(table, plans, pg_schema, pg_table, names, col_name, ref_name=None)
     for plan in plans:
         for n, expr in enumerate(plan.checks, 1):
             name = "%s_%s_check%s" % (pg_table, plan.name, "" if n == 1 else n)
-            post.append({"kind": "check", "name": _fit(name),
+            post.append({"kind": "check", "name": fit_name(name),
                          "sql": "ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s);"
-                                % (qt, quote_ident(_fit(name)), expr)})
+                                % (qt, quote_ident(fit_name(name)), expr)})
     trig = _on_update_trigger(plans, pg_schema, pg_table, qt)
     if trig:
         post.append(trig)
@@ -124,16 +114,16 @@ def _fk_entry(fk, qt, pg_schema, col_name, ref_name):
     cols = ", ".join(quote_ident(col_name(c)) for c in fk.columns)
     refs = ", ".join(quote_ident(col_name(c)) for c in fk.ref_columns)
     sql = "ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s (%s)" % (
-        qt, quote_ident(_fit(fk.name or "fk")), cols, qualified(ref_schema, ref_table), refs)
+        qt, quote_ident(fit_name(fk.name or "fk")), cols, qualified(ref_schema, ref_table), refs)
     for which, action in (("DELETE", fk.on_delete), ("UPDATE", fk.on_update)):
         if action and action not in ("RESTRICT", "NO ACTION"):
             sql += " ON %s %s" % (which, action)
-    return {"kind": "foreign_key", "name": _fit(fk.name or "fk"), "sql": sql + ";"}
+    return {"kind": "foreign_key", "name": fit_name(fk.name or "fk"), "sql": sql + ";"}
 
 
 def _check_entry(chk, qt, pg_table, n, col_name, warnings):  # noqa: PLR0917
     expr = translate_expression(chk.expression)
-    name = _fit(chk.name or "%s_chk_%d" % (pg_table, n))
+    name = fit_name(chk.name or "%s_chk_%d" % (pg_table, n))
     if expr is None:
         warnings.append("CHECK %r (%s) not translated" % (chk.name, chk.expression))
         return None
@@ -146,15 +136,15 @@ def _on_update_trigger(plans, pg_schema, pg_table, qt):
     cols = [p.name for p in plans if p.on_update_trigger]
     if not cols:
         return None
-    fn = qualified(pg_schema, _fit("%s_on_update" % pg_table))
+    fn = qualified(pg_schema, fit_name("%s_on_update" % pg_table))
     sets = "\n".join("  IF NEW.%s IS NOT DISTINCT FROM OLD.%s THEN NEW.%s := CURRENT_TIMESTAMP; END IF;"
                      % (quote_ident(c), quote_ident(c), quote_ident(c)) for c in cols)
-    tname = quote_ident(_fit("%s_on_update" % pg_table))
+    tname = quote_ident(fit_name("%s_on_update" % pg_table))
     sql = ("CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $pgshift$\nBEGIN\n"
            "  IF ROW(NEW.*) IS DISTINCT FROM ROW(OLD.*) THEN\n%s\n  END IF;\n  RETURN NEW;\nEND\n$pgshift$;\n"
            "CREATE TRIGGER %s BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %s();"
            % (fn, sets, tname, qt, fn))
-    return {"kind": "trigger", "name": _fit("%s_on_update" % pg_table), "sql": sql}
+    return {"kind": "trigger", "name": fit_name("%s_on_update" % pg_table), "sql": sql}
 
 
 def _comments(table, plans, qt):
