@@ -37,7 +37,7 @@ from ..model.mysql_ddl import (
     parse_view,
 )
 from ..model.names import TableNames, column_names, pg_column_name, pg_name
-from ..model.pgddl import NameRegistry, qualified, table_ddl
+from ..model.pgddl import NameRegistry, qualified, table_ddl, write_sql_files
 from ..model.schema import Table, make_column
 from ..model.types import (
     MapOptions,
@@ -631,7 +631,7 @@ def run_transform(opts):
     tr.report_progress(force=True)
     _fill_manifest(tr, manifest)
     if not opts.check_mode:
-        _write_sql_files(tr, manifest)
+        write_sql_files(tr.workdir, manifest)
         if opts.format == "sql":
             _assemble_script(tr, manifest, opts.dest)
             shutil.rmtree(tr.workdir, ignore_errors=True)
@@ -685,41 +685,6 @@ def _fill_manifest(tr, manifest):
     manifest["source"]["bytes_read"] = tr.reader.offset() if tr.reader else 0
     if tr.server_version:
         manifest["source"]["server_version"] = tr.server_version
-
-
-def pre_data_sql(manifest):
-    parts = ["SET client_encoding = 'UTF8';"]
-    for schema in manifest["schemas"]:
-        parts.append("CREATE SCHEMA IF NOT EXISTS %s;" % quote_ident(schema))
-    needs_vector = any(c.get("embedding") for t in manifest["tables"] for c in t["columns"])
-    if needs_vector:
-        parts.append("CREATE EXTENSION IF NOT EXISTS vector;")
-    parts.extend(t["create_sql"] for t in manifest["tables"] if t["create_sql"])
-    return "\n\n".join(parts) + "\n"
-
-
-_POST_ORDER = ("primary_key", "unique", "index", "foreign_key", "trigger", "comment", "check")
-
-
-def post_data_sql(manifest):
-    parts = []
-    for kind in _POST_ORDER:
-        for t in manifest["tables"]:
-            parts.extend(e["sql"] for e in t["post_data"] if e["kind"] == kind)
-    for v in manifest["views"]:
-        if v["translated"]:
-            parts.append(v["sql"])
-    return "\n\n".join(parts) + "\n"
-
-
-def _write_sql_files(tr, manifest):
-    if manifest["options"]["schema_mode"] == "existing":
-        pre, post = "-- schema_mode existing: the target schema already exists\n", "-- nothing\n"
-    else:
-        pre, post = pre_data_sql(manifest), post_data_sql(manifest)
-    for name, text in ((mf.PRE_DATA, pre), (mf.POST_DATA, post)):
-        with open(os.path.join(tr.workdir, name), "w", encoding="utf-8") as f:
-            f.write(text)
 
 
 def _assemble_script(tr, manifest, dest):

@@ -74,7 +74,7 @@ from ..model.embedding_specs import EmbeddingSpecs
 from ..model.embedding_text import make_converter
 from ..model.existing import existing_plans, introspect_target
 from ..model.names import TableNames, column_names, pg_column_name, pg_name
-from ..model.pgddl import NameRegistry, table_ddl
+from ..model.pgddl import NameRegistry, table_ddl, write_sql_files
 from ..model.types import MapOptions, map_column, rules_from_dicts
 from ..model.values import geometry_to_wkt
 from .catalog import read_catalog, server_flavor, table_sizes
@@ -247,18 +247,6 @@ def plan_identity(source, planned, opts):
                                                    "identifier_case", "schema_mode")}}
     text = json.dumps(stable, sort_keys=True, default=str)
     return "live-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def write_sql_files(dest, manifest):
-    """pre-data.sql / post-data.sql: the same statements, for psql users (docs/contracts.md)."""
-    pre = ["CREATE SCHEMA IF NOT EXISTS %s;" % qident(s) for s in manifest["schemas"]]
-    pre += [t["create_sql"] for t in manifest["tables"] if t["create_sql"]]
-    post = [p["sql"] for t in manifest["tables"] for p in t["post_data"]]
-    for name, statements in ((mf.PRE_DATA, pre), (mf.POST_DATA, post)):
-        path = os.path.join(dest, name)
-        with open(path + ".tmp", "w", encoding="utf-8") as f:
-            f.write("\n\n".join(statements) + ("\n" if statements else ""))
-        os.replace(path + ".tmp", path)
 
 
 # ---------------------------------------------------------------- the load, fed by reader sessions

@@ -8,8 +8,10 @@ Usage:
 
 post_data entries are manifest dicts {"kind", "name", "sql"} in execution order.
 """
+import os
 import re
 
+from .. import manifest as mf
 from .names import fit_name
 from .types import (
     quote_ident,
@@ -159,3 +161,40 @@ def _comments(table, plans, qt):
                         "sql": "COMMENT ON COLUMN %s.%s IS %s;" % (qt, quote_ident(by_source[col.name].name),
                                                                    quote_literal(col.comment))})
     return out
+
+
+# -- the migration dir's pre-data.sql / post-data.sql, for psql users: the same for every reader --
+
+POST_DATA_ORDER = ("primary_key", "unique", "index", "foreign_key", "trigger", "comment", "check")
+
+
+def pre_data_sql(manifest):
+    parts = ["SET client_encoding = 'UTF8';"]
+    for schema in manifest["schemas"]:
+        parts.append("CREATE SCHEMA IF NOT EXISTS %s;" % quote_ident(schema))
+    if any(c.get("embedding") for t in manifest["tables"] for c in t["columns"]):
+        parts.append("CREATE EXTENSION IF NOT EXISTS vector;")
+    parts.extend(t["create_sql"] for t in manifest["tables"] if t["create_sql"])
+    return "\n\n".join(parts) + "\n"
+
+
+def post_data_sql(manifest):
+    """Keys before the foreign keys that need them, whatever the tables' order; views last."""
+    parts = []
+    for kind in POST_DATA_ORDER:
+        for t in manifest["tables"]:
+            parts.extend(e["sql"] for e in t["post_data"] if e["kind"] == kind)
+    parts.extend(v["sql"] for v in manifest.get("views") or [] if v["translated"])
+    return "\n\n".join(parts) + "\n"
+
+
+def write_sql_files(dest, manifest):
+    if manifest["options"].get("schema_mode") == "existing":
+        pre, post = "-- schema_mode existing: the target schema already exists\n", "-- nothing\n"
+    else:
+        pre, post = pre_data_sql(manifest), post_data_sql(manifest)
+    for name, text in ((mf.PRE_DATA, pre), (mf.POST_DATA, post)):
+        path = os.path.join(dest, name)
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(path + ".tmp", path)
