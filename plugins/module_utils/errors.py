@@ -1,21 +1,14 @@
-"""Errors a user can act on.
+"""Errors a user can act on: every error class of the engine, in one place.
 
 Every failure that a user should read is raised as a MigrationError (or a subclass); modules turn
 it into fail_json(msg=str(err)) and console commands print it and exit 1. The message must name
-what failed (table, row key, line or byte offset) and why.
+what failed (table, row key, line or byte offset) and why. A subclass exists only where some code
+catches it apart from the others.
 """
 
 
 class MigrationError(Exception):
     """Base class: a clear, user-facing failure."""
-
-
-class DumpSyntaxError(MigrationError):
-    """The dump cannot be parsed (truncated, garbage, unsupported statement)."""
-
-
-class ValueConversionError(MigrationError):
-    """A value cannot be converted to its target type under the chosen policy."""
 
 
 class ConnectionFailed(MigrationError):
@@ -24,3 +17,75 @@ class ConnectionFailed(MigrationError):
 
 class VerificationFailed(MigrationError):
     """Source and target differ."""
+
+
+# -- values and types (model) ---------------------------------------------------------------------
+
+class ValueConversionError(MigrationError):
+    """A value cannot be converted to its target type under the chosen policy."""
+
+
+class UnknownTypeError(MigrationError):
+    """A MySQL column type no type rule maps (strict_types, or a type never seen)."""
+
+
+# -- the dump reader --------------------------------------------------------------------------------
+
+class DumpSyntaxError(MigrationError):
+    """The dump cannot be parsed (truncated, garbage, unsupported statement)."""
+
+
+class DumpDataError(MigrationError):
+    """A row that cannot be converted (names table, row, key and byte offset)."""
+
+
+class RowsAfterPublish(DumpSyntaxError):
+    """Rows of a table already handed to the pipelined load: that table is not whole after all."""
+
+    def __init__(self, table_key, message):
+        super().__init__(message)
+        self.table_key = table_key
+
+
+class TransformStopped(MigrationError):
+    """The transform failed while a loader was still reading the table it was writing."""
+
+
+# -- the live reader --------------------------------------------------------------------------------
+
+class LiveCopyError(MigrationError):
+    """live_copy cannot plan or run (source database, options, resume state)."""
+
+
+class SnapshotError(MigrationError):
+    """The consistent snapshot could not be taken (locks, privileges, binlog position)."""
+
+
+class ReaderFailed(MigrationError):
+    """A reader session (mysql client process) failed."""
+
+
+class RowRefused(ValueConversionError):
+    """A value refused under policy error: the message names table, row key, column and reason."""
+
+
+# -- load, verify, finish ---------------------------------------------------------------------------
+
+class LoadError(MigrationError):
+    """The load into PostgreSQL failed (a statement, a table's COPY, the resume state)."""
+
+
+class RowsRejected(MigrationError):
+    """More rows were refused than max_rejects allows."""
+
+
+class VerifyError(MigrationError):
+    """Verification could not run (as opposed to VerificationFailed: it ran and found differences)."""
+
+
+class SequenceError(MigrationError):
+    """A sequence could not be read or set."""
+
+
+class RollbackError(MigrationError):
+    """The rollback's marks or export could not be taken."""

@@ -142,3 +142,18 @@ def test_a_forbidden_import_is_named(tmp_path, monkeypatch, source, expected):
     (live / "bad.py").write_text(source)
     monkeypatch.setattr(__import__(__name__), "ENGINE", str(tmp_path))
     assert any(expected in v for v in violations()), violations()
+
+
+def test_error_classes_live_in_errors_py():
+    """Every user-facing error class is declared once, in errors.py (private control-flow ones aside)."""
+    elsewhere = []
+    for relpath, path in _engine_files():
+        if relpath == "errors.py":
+            continue
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), path)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_") and any(
+                    getattr(b, "id", "").endswith(("Error", "Exception", "Failed")) for b in node.bases):
+                elsewhere.append("%s:%d %s" % (relpath, node.lineno, node.name))
+    assert elsewhere == []

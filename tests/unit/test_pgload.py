@@ -15,11 +15,8 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.load.loader import (
     pre_data_steps,
     select_tables,
 )
-from ansible_collections.pgshift.mysql.plugins.module_utils.load.sql import (
-    is_create_table,
-    qname,
-    split_sql,
-)
+from ansible_collections.pgshift.mysql.plugins.module_utils.load.sql import is_create_table, split_sql
+from ansible_collections.pgshift.mysql.plugins.module_utils.quoting import qualified
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -85,7 +82,7 @@ def test_copy_sql_names_columns_and_freezes_only_when_asked():
                                           " FREEZE true)")
     assert "FREEZE" not in task.copy_sql(freeze=False)
     assert task.data_file == 'data/we"ird.t.copy'
-    assert qname("a", "b") == '"a"."b"'
+    assert qualified("a", "b") == '"a"."b"'
 
 
 def test_post_data_step_keys_are_stable_and_distinct():

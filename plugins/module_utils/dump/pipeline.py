@@ -49,7 +49,7 @@ import time
 import uuid
 
 from .. import manifest as mf
-from ..errors import MigrationError
+from ..errors import MigrationError, TransformStopped
 from ..load.copy import describe_pg_error
 from ..load.loader import (
     ConnectionPool,
@@ -61,13 +61,10 @@ from ..load.loader import (
     pre_data_steps,
     untranslated_views,
 )
-from ..load.sql import ensure_state_tables, qident, read_state
+from ..load.sql import ensure_state_tables, read_state
+from ..quoting import quote_ident
 from .reader import source_facts
 from .transform import RowsAfterPublish, _options_record, run_transform
-
-
-class TransformStopped(MigrationError):
-    """The transform failed while a loader was still reading the table it was writing."""
 
 
 class TableStream:
@@ -267,7 +264,7 @@ class PipelineLoad(PgLoad):
         """The table's schema (and pgvector for embedding columns): pre-data, as the tables come."""
         with self._ddl_lock:
             if entry["schema"] not in self._schemas:
-                cur.execute("CREATE SCHEMA IF NOT EXISTS %s" % qident(entry["schema"]))
+                cur.execute("CREATE SCHEMA IF NOT EXISTS %s" % quote_ident(entry["schema"]))
                 self._schemas.add(entry["schema"])
             if any(c.get("embedding") for c in entry.get("columns") or []) and "vector" not in self._schemas:
                 cur.execute("CREATE EXTENSION IF NOT EXISTS vector")

@@ -14,8 +14,8 @@ import re
 
 from ..copytext import NULL, copy_escape_bytes
 from ..errors import (
+    DumpDataError,
     DumpSyntaxError,
-    MigrationError,
     ValueConversionError,
 )
 from ..model import mysqllexer as lx
@@ -112,10 +112,6 @@ def _undo_escapes(text):
     if b"\t" in text or b"\n" in text:
         text = text.replace(b"\t", b"\\t").replace(b"\n", b"\\n")
     return text, parked
-
-
-class DumpDataError(MigrationError):
-    """A row that cannot be converted (names table, row, key and byte offset)."""
 
 
 def row_regex(ncols):

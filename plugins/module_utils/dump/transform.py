@@ -25,6 +25,7 @@ from ..copytext import NULL, copy_escape_bytes
 from ..errors import (
     DumpSyntaxError,
     MigrationError,
+    RowsAfterPublish,
     ValueConversionError,
 )
 from ..model import mysqllexer as lx
@@ -37,16 +38,12 @@ from ..model.mysql_ddl import (
     parse_view,
 )
 from ..model.names import TableNames, column_names, pg_column_name, pg_name
-from ..model.pgddl import NameRegistry, qualified, table_ddl, write_sql_files
+from ..model.pgddl import NameRegistry, table_ddl, write_sql_files
 from ..model.schema import Table, make_column
-from ..model.types import (
-    MapOptions,
-    map_column,
-    quote_ident,
-    rules_from_dicts,
-)
+from ..model.types import MapOptions, map_column, rules_from_dicts
 from ..model.values import CHARSETS, Policies
 from ..model.views import translate_view
+from ..quoting import qualified, quote_ident
 from .parallel import (
     ParallelInserts,
     default_jobs,
@@ -57,19 +54,6 @@ from .reader import (
     source_facts,
 )
 from .rowcodec import RowCodec
-
-
-class DumpDataError(MigrationError):
-    """A row could not be converted under the chosen policies."""
-
-
-class RowsAfterPublish(DumpSyntaxError):
-    """Rows of a table already handed to the pipelined load: that table is not whole after all."""
-
-    def __init__(self, table_key, message):
-        super().__init__(message)
-        self.table_key = table_key
-
 
 # Ansible argument spec of the transform options shared by dump_transform and dump_load (documented
 # once in the doc fragment pgshift.mysql.transform).

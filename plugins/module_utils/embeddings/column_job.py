@@ -40,6 +40,7 @@ from array import array
 
 from ..errors import MigrationError, ValueConversionError, VerificationFailed
 from ..model import embedding_text as embeddings
+from ..quoting import quote_ident
 
 INDEX_LIMITS = {"vector": 2000, "halfvec": 4000}
 OPCLASS_SUFFIX = {"cosine": "cosine_ops", "l2": "l2_ops", "ip": "ip_ops"}
@@ -49,10 +50,6 @@ ENGINES = ("copy", "sql")
 NEW_SUFFIX = "__pgshift"
 OLD_SUFFIX = "__pgshift_old"
 MAX_REPORTED = 100
-
-
-def quote_ident(name):
-    return '"%s"' % name.replace('"', '""')
 
 
 def split_table(name):

@@ -21,29 +21,14 @@ import json
 import os
 import tempfile
 
-from ..errors import MigrationError
+from ..errors import RollbackError
+from ..quoting import mysql_ident, qualified, quote_ident
 
 INTEGER_TYPES = ("smallint", "integer", "bigint", "int2", "int4", "int8", "serial", "bigserial",
                  "smallserial")
 UPDATED_AT_COLUMNS = ("updated_at", "updatedAt", "updated", "modified_at", "modifiedAt", "last_modified",
                       "lastModified", "mtime")
 BATCH_ROWS = 500
-
-
-class RollbackError(MigrationError):
-    """The cutover record or a table cannot be rolled back as asked."""
-
-
-def qident(name):
-    return '"%s"' % name.replace('"', '""')
-
-
-def qtable(schema, name):
-    return "%s.%s" % (qident(schema), qident(name))
-
-
-def mident(name):
-    return "`%s`" % name.replace("`", "``")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,12 +71,12 @@ def _table_mark(cur, table, candidates):
             "updated_at": updated["name"] if updated else None,
             "updated_at_type": updated["pg_type"] if updated else None,
             "columns": _column_map(table)}
-    cur.execute("SELECT count(*) FROM %s" % qtable(schema, name))
+    cur.execute("SELECT count(*) FROM %s" % qualified(schema, name))
     mark["rows"] = cur.fetchone()[0]
     if key:
-        cur.execute("SELECT max(%s) FROM %s" % (qident(key), qtable(schema, name)))
+        cur.execute("SELECT max(%s) FROM %s" % (quote_ident(key), qualified(schema, name)))
         mark["max_key"] = cur.fetchone()[0]
-        cur.execute("SELECT pg_get_serial_sequence(%s, %s)", (qtable(schema, name), key))
+        cur.execute("SELECT pg_get_serial_sequence(%s, %s)", (qualified(schema, name), key))
         mark["sequence"] = cur.fetchone()[0]
         if mark["sequence"]:
             cur.execute("SELECT last_value, is_called FROM %s" % mark["sequence"])
@@ -133,21 +118,22 @@ def _changed_rows_condition(mark, marks):
     """SQL condition (and parameters) selecting the rows written after the marks were taken."""
     parts, params = [], []
     if mark["key"] and mark["max_key"] is not None:
-        parts.append("%s > %%s" % qident(mark["key"]))
+        parts.append("%s > %%s" % quote_ident(mark["key"]))
         params.append(mark["max_key"])
     elif mark["key"]:  # empty table at cutover: every row is new
         parts.append("TRUE")
     if mark["updated_at"]:
         pg_type = mark["updated_at_type"].lower()
         with_tz = "with time zone" in pg_type or pg_type == "timestamptz"
-        parts.append("%s > %%s::%s" % (qident(mark["updated_at"]), "timestamptz" if with_tz else "timestamp"))
+        cast = "timestamptz" if with_tz else "timestamp"
+        parts.append("%s > %%s::%s" % (quote_ident(mark["updated_at"]), cast))
         params.append(marks["captured_at"] if with_tz else marks["captured_at_local"])
     return " OR ".join(parts), params
 
 
 def _count_changes(cur, mark, marks):
     figures = {"method": mark["method"], "rows_at_cutover": mark["rows"]}
-    cur.execute("SELECT count(*) FROM %s" % qtable(mark["schema"], mark["name"]))
+    cur.execute("SELECT count(*) FROM %s" % qualified(mark["schema"], mark["name"]))
     figures["rows_now"] = cur.fetchone()[0]
     if mark["method"] == "unverifiable":
         figures["note"] = ("no integer key and no updated_at column: rows inserted, updated or deleted "
@@ -155,11 +141,11 @@ def _count_changes(cur, mark, marks):
                            % (mark["rows"], figures["rows_now"]))
         return figures
     if mark["key"] and mark["max_key"] is not None:
-        cur.execute("SELECT count(*) FROM %s WHERE %s > %%s" % (qtable(mark["schema"], mark["name"]),
-                                                                qident(mark["key"])), (mark["max_key"],))
+        cur.execute("SELECT count(*) FROM %s WHERE %s > %%s" % (qualified(mark["schema"], mark["name"]),
+                                                                quote_ident(mark["key"])), (mark["max_key"],))
         figures["new_rows"] = cur.fetchone()[0]
     condition, params = _changed_rows_condition(mark, marks)
-    table = qtable(mark["schema"], mark["name"])
+    table = qualified(mark["schema"], mark["name"])
     cur.execute("SELECT count(*) FROM %s WHERE %s" % (table, condition), params)
     figures["rows_to_write"] = cur.fetchone()[0]
     figures.setdefault("new_rows", figures["rows_to_write"] if mark["method"] == "key" else None)
@@ -186,10 +172,10 @@ def _stream_changed_rows(pg_conn, mark, marks):
     """Rows to write back, streamed through a server-side cursor, in key order."""
     condition, params = _changed_rows_condition(mark, marks)
     columns = ", ".join(_select_expression(c) for c in mark["columns"])
-    order = ", ".join(qident(k) for k in mark["primary_key"]) or "1"
+    order = ", ".join(quote_ident(k) for k in mark["primary_key"]) or "1"
     cur = pg_conn.cursor(name="pgshift_rollback")
     cur.itersize = BATCH_ROWS
-    cur.execute("SELECT %s FROM %s WHERE %s ORDER BY %s" % (columns, qtable(mark["schema"], mark["name"]),
+    cur.execute("SELECT %s FROM %s WHERE %s ORDER BY %s" % (columns, qualified(mark["schema"], mark["name"]),
                                                             condition, order), params)
     try:
         yield from cur
@@ -200,7 +186,7 @@ def _stream_changed_rows(pg_conn, mark, marks):
 def _select_expression(column):
     """Vectors, bits and timestamps with time zone read in forms MySQL takes back."""
     pg_type = column["pg_type"].lower()
-    name = qident(column["name"])
+    name = quote_ident(column["name"])
     if pg_type.startswith(("vector", "halfvec")):
         return "%s::text" % name
     if pg_type.startswith(("bit", "varbit")):
@@ -245,8 +231,8 @@ def to_mysql_value(value, column):
 
 
 def _upsert_sql(mark):
-    target = "%s.%s" % (mident(mark["source_schema"]), mident(mark["source_name"]))
-    names = [mident(c["source_name"]) for c in mark["columns"]]
+    target = "%s.%s" % (mysql_ident(mark["source_schema"]), mysql_ident(mark["source_name"]))
+    names = [mysql_ident(c["source_name"]) for c in mark["columns"]]
     updates = ", ".join("%s = VALUES(%s)" % (n, n) for n in names)
     return "INSERT INTO %s (%s) VALUES (%%s) ON DUPLICATE KEY UPDATE %s" % (target, ", ".join(names), updates)
 

@@ -14,7 +14,8 @@ would reissue ids the application may have handed out.
 import json
 import os
 
-from ..errors import MigrationError
+from ..errors import MigrationError, SequenceError
+from ..quoting import quote_ident
 
 # Columns that own a sequence (identity: deptype 'i', serial/OWNED BY: 'a') and columns whose
 # default calls nextval() on a sequence they do not own (pg_attrdef -> sequence, deptype 'n').
@@ -44,14 +45,6 @@ SELECT DISTINCT ON (n.nspname, c.relname, a.attnum, s.oid) n.nspname, c.relname,
  WHERE n.nspname = ANY(%s)
  ORDER BY n.nspname, c.relname, a.attnum, s.oid, l.kind = 'default'
 """
-
-
-class SequenceError(MigrationError):
-    """A sequence cannot be set (value out of range, unknown schema...)."""
-
-
-def quote_ident(name):
-    return '"%s"' % name.replace('"', '""')
 
 
 def load_manifest(src):

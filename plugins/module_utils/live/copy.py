@@ -59,7 +59,7 @@ import time
 from .. import manifest as mf
 from ..connections import describe_mysql, mysql_connect, mysql_option_file, mysql_settings
 from ..copytext import parse_row
-from ..errors import MigrationError
+from ..errors import LiveCopyError, MigrationError
 from ..load.copy import (
     READ_SIZE,
     RejectIsolator,
@@ -69,7 +69,7 @@ from ..load.copy import (
     is_row_error,
 )
 from ..load.loader import ConnectionPool, LoadError, PgLoad, TableTask, post_data_steps, pre_data_steps
-from ..load.sql import forget_chunks, qident, read_chunks, record_chunk, record_table
+from ..load.sql import forget_chunks, read_chunks, record_chunk, record_table
 from ..model.embedding_specs import EmbeddingSpecs
 from ..model.embedding_text import make_converter
 from ..model.existing import existing_plans, introspect_target
@@ -77,28 +77,17 @@ from ..model.names import TableNames, column_names, pg_column_name, pg_name
 from ..model.pgddl import NameRegistry, table_ddl, write_sql_files
 from ..model.types import MapOptions, map_column, rules_from_dicts
 from ..model.values import geometry_to_wkt
+from ..quoting import mysql_ident, quote_ident
 from .catalog import read_catalog, server_flavor, table_sizes
 from .chunks import DEFAULT_CHUNK_ROWS, ChunkPlan, chunk_count, chunk_key
 from .filter import ColumnFilter, PythonColumn, embedding_converter, geometry_converter
-from .select import (
-    Policies,
-    SelectColumn,
-    build_select,
-    mysql_ident,
-    needs_python,
-    ordered_columns,
-    policy_count_select,
-)
+from .select import Policies, SelectColumn, build_select, needs_python, ordered_columns, policy_count_select
 from .session import ReaderFailed
 from .snapshot import MODES, open_snapshot
 
 ZERO_DATE_FIXED = ("error", "null")
 NUL_BYTES = ("error", "strip")
 INVALID_UTF8 = ("error", "replace")
-
-
-class LiveCopyError(MigrationError):
-    """live_copy cannot go on."""
 
 
 # ---------------------------------------------------------------- options
@@ -265,7 +254,7 @@ class LiveTask(TableTask):
         return self.chunks.rejected if self.chunks else 0
 
     def copy_sql(self, freeze):
-        cols = ", ".join(qident(c) for c in self.live.pg_names)
+        cols = ", ".join(quote_ident(c) for c in self.live.pg_names)
         return "COPY %s (%s) FROM STDIN WITH (FORMAT text%s)" % (
             self.qualified, cols, ", FREEZE true" if freeze else "")
 

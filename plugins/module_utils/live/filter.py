@@ -12,11 +12,7 @@ it refuses. Per column policy (embeddings' `invalid`): error (raise, naming the 
 counted), reject (the line goes to the reject writer, counted).
 """
 from ..copytext import NULL, copy_escape_bytes, parse_row
-from ..errors import ValueConversionError
-
-
-class RowRefused(ValueConversionError):
-    """A value refused under policy error: the message names table, row key, column and reason."""
+from ..errors import RowRefused, ValueConversionError
 
 
 class PythonColumn:

@@ -34,6 +34,8 @@ Why each expression (MySQL quirks that would otherwise corrupt data):
 """
 from dataclasses import dataclass, field
 
+from ..quoting import mysql_ident, mysql_string
+
 SESSION_SETUP_SQL = (
     "SET SESSION sql_mode = ''",
     "SET SESSION time_zone = '+00:00'",
@@ -69,16 +71,6 @@ class Policies:
     zero_date: str = "error"             # error | null | replacement literal
     nul_bytes: str = "error"             # error | strip
     flavor: str = "mariadb"              # mariadb | mysql
-
-
-def mysql_ident(name):
-    return "`%s`" % name.replace("`", "``")
-
-
-def mysql_string(value):
-    """A MySQL string literal (backslash escapes on, see SESSION_SETUP_SQL)."""
-    return "'%s'" % (value.replace("\\", "\\\\").replace("'", "\\'").replace("\0", "\\0")
-                     .replace("\n", "\\n").replace("\r", "\\r").replace("\x1a", "\\Z"))
 
 
 def copy_escape_sql(expr):

@@ -28,12 +28,7 @@ import shutil
 import subprocess
 import uuid
 
-from ..errors import MigrationError
-
-
-class ReaderFailed(MigrationError):
-    """A reader session (mysql client process) failed."""
-
+from ..errors import MigrationError, ReaderFailed
 
 CLIENT_OPTIONS = ("--batch", "--raw", "--skip-column-names", "--quick", "--unbuffered",
                   "--default-character-set=utf8mb4", "--max-allowed-packet=1073741824",

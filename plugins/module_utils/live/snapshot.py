@@ -11,16 +11,12 @@ Modes:
 """
 import time
 
-from ..errors import MigrationError
+from ..errors import SnapshotError
 from .select import SESSION_SETUP_SQL
 from .session import ReaderSession, ResultStream
 
 MODES = ("lock", "read_only", "none")
 LOCK_WAIT_SECONDS = 60
-
-
-class SnapshotError(MigrationError):
-    """The consistent snapshot could not be taken."""
 
 
 def _one_row(cur, sql):

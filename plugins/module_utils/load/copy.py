@@ -12,16 +12,12 @@ import io
 import os
 import re
 
-from ..errors import MigrationError
+from ..errors import RowsRejected
 
 READ_SIZE = 1 << 18        # bytes handed to libpq per read: large enough to keep COPY busy
 BATCH_ROWS = 10000         # rows per SAVEPOINT in the slow path
 BATCH_BYTES = 8 << 20      # ... or bytes, whichever comes first (bounded memory)
 ROW_ERROR_CLASSES = ("22", "23")  # data exceptions and integrity violations: the row's fault
-
-
-class RowsRejected(MigrationError):
-    """More rows were refused than max_rejects allows."""
 
 
 def is_row_error(err):

@@ -25,7 +25,8 @@ import time
 
 from .. import manifest as mf
 from ..connections import describe_pg, pg_connect
-from ..errors import MigrationError
+from ..errors import LoadError, MigrationError
+from ..quoting import qualified, quote_ident
 from .copy import (
     RejectIsolator,
     RejectWriter,
@@ -42,8 +43,6 @@ from .sql import (
     is_create_table,
     normalize,
     object_exists,
-    qident,
-    qname,
     read_state,
     record_step,
     record_table,
@@ -66,10 +65,6 @@ PARALLEL_KINDS = ("primary_key", "unique", "index")
 PROGRESS_SECONDS = 2.0
 
 
-class LoadError(MigrationError):
-    """The load cannot go on (bad plan, refused statement, server error)."""
-
-
 # ---------------------------------------------------------------- the plan (no database needed)
 
 class TableTask:
@@ -79,7 +74,7 @@ class TableTask:
         self.entry = entry
         self.schema, self.name = entry["schema"], entry["name"]
         self.key = "%s.%s" % (self.schema, self.name)
-        self.qualified = qname(self.schema, self.name)
+        self.qualified = qualified(self.schema, self.name)
         self.data_file = entry.get("data_file") or os.path.relpath(
             mf.data_file(src, self.schema, self.name), src)
         self.path = os.path.join(src, self.data_file)
@@ -98,7 +93,7 @@ class TableTask:
 
     def copy_sql(self, freeze):
         cols = [c["name"] for c in self.entry.get("columns") or []]
-        col_list = " (%s)" % ", ".join(qident(c) for c in cols) if cols else ""
+        col_list = " (%s)" % ", ".join(quote_ident(c) for c in cols) if cols else ""
         return "COPY %s%s FROM STDIN WITH (FORMAT text%s)" % (
             self.qualified, col_list, ", FREEZE true" if freeze else "")
 
@@ -110,7 +105,7 @@ def largest_tables_first(cur, todo):
     sizes = {}
     for step, _need in todo:
         if step.table and (step.schema, step.table) not in sizes:
-            cur.execute("SELECT pg_relation_size(to_regclass(%s))", (qname(step.schema, step.table),))
+            cur.execute("SELECT pg_relation_size(to_regclass(%s))", (qualified(step.schema, step.table),))
             sizes[(step.schema, step.table)] = cur.fetchone()[0] or 0
     return sorted(todo, key=lambda item: -sizes.get((item[0].schema, item[0].table), 0))
 
@@ -414,7 +409,7 @@ class PgLoad:
 
         with conn.cursor() as cur:
             for schema in self.manifest.get("schemas") or []:
-                cur.execute("CREATE SCHEMA IF NOT EXISTS %s" % qident(schema))
+                cur.execute("CREATE SCHEMA IF NOT EXISTS %s" % quote_ident(schema))
             conn.commit()
             for step in self.pre_steps:
                 if ("pre", step.key) in self.state_steps:
@@ -637,7 +632,8 @@ class PgLoad:
         self.say("post-data: %s%s (%.2f s)" % (step.describe(), label, time.monotonic() - started))
 
     def _validate_fk(self, step):
-        sql = "ALTER TABLE %s VALIDATE CONSTRAINT %s" % (qname(step.schema, step.table), qident(step.name))
+        sql = "ALTER TABLE %s VALIDATE CONSTRAINT %s" % (qualified(step.schema, step.table),
+                                                         quote_ident(step.name))
         self._run_step(step, sql, label=" validated")
 
     def _analyze(self, tasks):

@@ -1,11 +1,13 @@
 """SQL helpers for pg_load: statement splitting, quoting, catalog look-ups, the resume state tables.
 
     split_sql(text) -> [statement, ...]          (quotes, dollar quotes and comments respected)
-    qident("a\"b") -> '"a""b"'; qname("s", "t") -> '"s"."t"'
+    quote_ident("a\"b") -> '"a""b"'; qualified("s", "t") -> '"s"."t"'
     ensure_state_tables(cur); read_state(cur, manifest_id) -> (tables, steps)
     object_exists(cur, kind, schema, table, name) -> bool | None (None: cannot tell, e.g. comments)
 """
 import re
+
+from ..quoting import qualified
 
 STATE_SCHEMA = "pgshift_state"
 
@@ -101,14 +103,6 @@ def normalize(statement):
     return statement.strip().rstrip(";").strip()
 
 
-def qident(name):
-    return '"%s"' % name.replace('"', '""')
-
-
-def qname(schema, table):
-    return "%s.%s" % (qident(schema), qident(table))
-
-
 def ensure_state_tables(cur):
     for ddl in STATE_DDL:
         cur.execute(ddl)
@@ -187,13 +181,13 @@ def record_step(cur, manifest_id, phase, step, *, kind, schema=None, table=None,
 
 
 def table_exists(cur, schema, table):
-    cur.execute("SELECT to_regclass(%s) IS NOT NULL", (qname(schema, table),))
+    cur.execute("SELECT to_regclass(%s) IS NOT NULL", (qualified(schema, table),))
     return cur.fetchone()[0]
 
 
 def _constraint(cur, schema, table, name):
     cur.execute("SELECT convalidated FROM pg_constraint WHERE conname = %s AND conrelid = to_regclass(%s)",
-                (name, qname(schema, table)))
+                (name, qualified(schema, table)))
     row = cur.fetchone()
     return None if row is None else row[0]
 
@@ -215,10 +209,10 @@ def object_exists(cur, kind, schema, table, name):
             return False
         kind = "index"  # a unique key may be written as CREATE UNIQUE INDEX
     if kind in ("index", "view"):
-        cur.execute("SELECT to_regclass(%s) IS NOT NULL", (qname(schema, name),))
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", (qualified(schema, name),))
         return cur.fetchone()[0]
     if kind == "trigger":
         cur.execute("SELECT 1 FROM pg_trigger WHERE tgname = %s AND tgrelid = to_regclass(%s)",
-                    (name, qname(schema, table)))
+                    (name, qualified(schema, table)))
         return cur.fetchone() is not None
     return None

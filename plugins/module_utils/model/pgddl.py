@@ -12,12 +12,9 @@ import os
 import re
 
 from .. import manifest as mf
+from ..quoting import qualified, quote_ident, quote_literal
 from .names import fit_name
-from .types import (
-    quote_ident,
-    quote_literal,
-    translate_expression,
-)
+from .types import translate_expression
 
 
 class NameRegistry:
@@ -36,10 +33,6 @@ class NameRegistry:
             n += 1
         used.add(candidate)
         return candidate
-
-
-def qualified(schema, name):
-    return "%s.%s" % (quote_ident(schema), quote_ident(name))
 
 
 def create_table_sql(pg_schema, pg_table, plans):

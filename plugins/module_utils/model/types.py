@@ -24,7 +24,8 @@ import fnmatch
 import re
 from dataclasses import dataclass, field
 
-from ..errors import MigrationError
+from ..errors import MigrationError, UnknownTypeError
+from ..quoting import quote_ident, quote_literal
 
 INTEGER_TYPES = ("tinyint", "smallint", "mediumint", "int", "integer", "bigint")
 TEXT_TYPES = ("char", "varchar", "tinytext", "text", "mediumtext", "longtext", "national char",
@@ -36,10 +37,6 @@ GEOMETRY_TYPES = ("geometry", "point", "linestring", "polygon", "multipoint", "m
 CONVERTERS = ("integer", "numeric", "float", "boolean", "bit_boolean", "bit", "text", "bytea", "json",
               "date", "datetime", "timestamptz", "time", "year", "enum", "set", "geometry_wkt", "uuid",
               "inet", "vector")
-
-
-class UnknownTypeError(MigrationError):
-    """A column type no rule maps, and strict_types is on."""
 
 
 @dataclass
@@ -205,16 +202,6 @@ class ColumnPlan:
     on_update_trigger: bool = False
     warnings: list = field(default_factory=list)
     embedding: dict | None = None
-
-
-def quote_ident(name):
-    return '"%s"' % name.replace('"', '""')
-
-
-def quote_literal(value):
-    if "\\" in value:
-        return "E'%s'" % value.replace("\\", "\\\\").replace("'", "''")
-    return "'%s'" % value.replace("'", "''")
 
 
 def rules_from_dicts(items):

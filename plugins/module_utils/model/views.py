@@ -7,8 +7,8 @@ tokens are (kind, bytes) from mysqllexer.tokenize of the SELECT after AS. A view
 it uses only portable syntax (identifiers, plain strings, numbers, operators, a whitelist of
 functions); otherwise `translated` is False with the reason, and the original text is reported.
 """
+from ..quoting import quote_ident, quote_literal
 from . import mysqllexer as lx
-from .types import quote_ident, quote_literal
 
 # functions with the same meaning in both engines
 PORTABLE_FUNCTIONS = {"count", "sum", "min", "max", "avg", "coalesce", "nullif", "lower", "upper", "abs",

@@ -33,8 +33,9 @@ from array import array
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..errors import MigrationError, ValueConversionError
+from ..errors import ValueConversionError
 from ..model.embedding_text import make_converter, parse_vector_text
+from ..quoting import mysql_ident, quote_ident
 
 UTF8_CHARSETS = (None, "utf8mb4", "utf8mb3", "utf8", "ascii", "binary")
 INT_TYPES = ("tinyint", "smallint", "mediumint", "int", "integer", "bigint")
@@ -45,10 +46,6 @@ DATETIME_FMT_PG = "'YYYY-MM-DD HH24:MI:SS.US'"
 SQL_KINDS = ("int", "bool", "decimal", "float4", "float4_g6", "float8", "datetime", "date", "time", "text",
              "bytes", "bit", "set", "year")
 DUMP_FLOAT_DIGITS = 6        # what MariaDB and MySQL < 8 print for FLOAT (and so what mysqldump writes)
-
-
-class CanonicalError(MigrationError):
-    """A column cannot be compared (types that do not correspond)."""
 
 
 @dataclass
@@ -66,14 +63,6 @@ class Column:
     embedding: dict = None
     kind: str = ""
     extra: dict = field(default_factory=dict)
-
-
-def my_ident(name):
-    return "`%s`" % name.replace("`", "``")
-
-
-def pg_ident(name):
-    return '"%s"' % name.replace('"', '""')
 
 
 def classify(col):
@@ -162,7 +151,7 @@ def _my_zero_date(col, c, formatted, options):
 
 def my_expr(col, options):
     """MySQL SQL for the canonical text of the column (None: the value is canonicalized in Python)."""
-    c = my_ident(col.source_name)
+    c = mysql_ident(col.source_name)
     kind = col.kind
     if kind in ("int", "decimal", "set"):
         return c
@@ -193,7 +182,7 @@ def my_expr(col, options):
 
 def my_is_null(col, options):
     """MySQL SQL that is 1 when the canonical value is NULL."""
-    c = my_ident(col.source_name)
+    c = mysql_ident(col.source_name)
     if col.kind in ("datetime", "date") and options.get("zero_date") == "null":
         return "(%s IS NULL OR MONTH(%s) = 0 OR DAYOFMONTH(%s) = 0)" % (c, c, c)
     return "(%s IS NULL)" % c
@@ -201,7 +190,7 @@ def my_is_null(col, options):
 
 def my_raw(col):
     """MySQL SQL fetching the value itself (reports, Python-side kinds)."""
-    c = my_ident(col.source_name)
+    c = mysql_ident(col.source_name)
     if col.my_data_type in ("geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
                             "multipolygon", "geometrycollection"):
         return "ST_AsText(%s)" % c
@@ -235,7 +224,7 @@ def _pg_float(x):
 
 
 def pg_expr(col, options):
-    c = pg_ident(col.name)
+    c = quote_ident(col.name)
     pg = col.pg_type.lower()
     kind = col.kind
     if kind in ("int", "year"):
@@ -283,11 +272,11 @@ def _precision(my_type):
 
 
 def pg_is_null(col):
-    return "(%s IS NULL)" % pg_ident(col.name)
+    return "(%s IS NULL)" % quote_ident(col.name)
 
 
 def pg_raw(col):
-    c = pg_ident(col.name)
+    c = quote_ident(col.name)
     if col.kind in ("vector", "json"):
         return "(%s)::text" % c
     if col.kind == "python" and col.pg_type == "bytea":

@@ -25,7 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..connections import mysql_connect, pg_connect
-from ..errors import MigrationError
+from ..errors import MigrationError, VerifyError
+from ..quoting import mysql_ident, quote_ident
 from . import canonical as cn
 
 MASK64 = (1 << 64) - 1
@@ -35,10 +36,6 @@ DIGEST_SEGMENT_CHUNKS = 16          # chunk digests per query (UNION ALL): sever
 CHUNK_TEXT_BYTES = 16 << 20         # target size of one chunk's text for chunk digests
 NULL_MARK = "\\N"
 DISPLAY_LIMIT = 200
-
-
-class VerifyError(MigrationError):
-    """Verification could not run (missing table, unusable manifest)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,7 +72,7 @@ class MySQLDialect:
         return "((%s - %d) DIV %d)" % (key, base, width)
 
     xor = "BIT_XOR"
-    ident = staticmethod(cn.my_ident)
+    ident = staticmethod(mysql_ident)
 
     @property
     def dialect(self):
@@ -116,7 +113,7 @@ class PGDialect:
             "(%s - %d) / %d" % (key, base, width)
 
     xor = "bit_xor"
-    ident = staticmethod(cn.pg_ident)
+    ident = staticmethod(quote_ident)
 
     @property
     def dialect(self):
@@ -279,8 +276,8 @@ class TablePlan:
 
     def source(self, side):
         if side.dialect is MY:
-            return "%s.%s" % (cn.my_ident(self.my_name[0]), cn.my_ident(self.my_name[1]))
-        return "%s.%s" % (cn.pg_ident(self.pg_name[0]), cn.pg_ident(self.pg_name[1]))
+            return "%s.%s" % (mysql_ident(self.my_name[0]), mysql_ident(self.my_name[1]))
+        return "%s.%s" % (quote_ident(self.pg_name[0]), quote_ident(self.pg_name[1]))
 
     def x(self, side, what):
         return self.exprs[side.dialect.name][what]
@@ -311,7 +308,7 @@ def pg_columns(pg, schema, table):
     rows = pg.query(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull FROM pg_attribute a "
         "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
-        % pg.literal("%s.%s" % (cn.pg_ident(schema), cn.pg_ident(table))))
+        % pg.literal("%s.%s" % (quote_ident(schema), quote_ident(table))))
     return {r[0]: r for r in rows}
 
 
@@ -826,10 +823,10 @@ def unrepresentable_text(my, plan, limit):
     for col in plan.columns:
         if col.my_charset in LOSSLESS_CHARSETS or col.kind not in TEXT_KINDS or len(found) >= limit:
             continue
-        name = cn.my_ident(col.source_name)
+        name = mysql_ident(col.source_name)
         read = "CONVERT(%s USING utf8mb4)" % name
         marks = "CHAR_LENGTH(%s) - CHAR_LENGTH(REPLACE(%s, '?', ''))"
-        keys = [cn.my_ident(c.source_name) for c in plan.pk]
+        keys = [mysql_ident(c.source_name) for c in plan.pk]
         sql = "SELECT %s FROM %s WHERE %s > %s LIMIT %d" % (
             ", ".join(keys + ["HEX(%s)" % name, read]), plan.source(my), marks % (read, read),
             marks % (name, name), limit - len(found))
