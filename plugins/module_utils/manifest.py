@@ -10,6 +10,7 @@ Usage:
     mf.write_manifest(dest, m, complete=True)   # only once every file is whole
     m = mf.read_manifest(dest)                  # MigrationError unless complete
     m = mf.read_manifest(dest, require_complete=False)
+    m = mf.read_optional_manifest(src)          # None when src is empty
     mf.data_file(dest, "sakila", "actor")       # -> <dest>/data/sakila.actor.copy
     mf.find_table(m, "sakila", "actor")
 
@@ -99,7 +100,9 @@ def write_manifest(dest, manifest, complete=False):
 
 
 def read_manifest(dest, require_complete=True):
-    path = os.path.join(dest, MANIFEST_NAME)
+    """The manifest of a migration dir (or of a manifest.json path), format and completeness checked."""
+    path = dest if os.path.basename(dest) == MANIFEST_NAME and not os.path.isdir(dest) else \
+        os.path.join(dest, MANIFEST_NAME)
     try:
         with open(path, encoding="utf-8") as f:
             manifest = json.load(f)
@@ -113,3 +116,8 @@ def read_manifest(dest, require_complete=True):
     if require_complete and not manifest.get("complete"):
         raise MigrationError("read manifest: %r is not marked complete (the transform did not finish)" % path)
     return manifest
+
+
+def read_optional_manifest(src):
+    """read_manifest(src), or None when no migration dir is given (steps that can run without one)."""
+    return read_manifest(src) if src else None

@@ -145,7 +145,7 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.connections import (
     PG_ARGUMENT_SPEC,
 )
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.finish.sequences import load_manifest
+from ansible_collections.pgshift.mysql.plugins.module_utils.manifest import read_optional_manifest
 from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result, fail_result
 from ansible_collections.pgshift.mysql.plugins.module_utils.verify.verify import (
     failure_message,
@@ -170,7 +170,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     try:
-        manifest = load_manifest(p["src"])
+        manifest = read_optional_manifest(p["src"])
         report = verify(p, p, manifest, mode=p["mode"], chunk_rows=p["chunk_rows"],
                         sample_percent=p["sample_percent"], tables=p["tables"], max_diffs=p["max_diffs"],
                         jobs=p["jobs"])

@@ -94,10 +94,8 @@ warnings:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgshift.mysql.plugins.module_utils.connections import PG_ARGUMENT_SPEC, pg_connect
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.finish.sequences import (
-    load_manifest,
-    reset_sequences,
-)
+from ansible_collections.pgshift.mysql.plugins.module_utils.finish.sequences import reset_sequences
+from ansible_collections.pgshift.mysql.plugins.module_utils.manifest import read_optional_manifest
 from ansible_collections.pgshift.mysql.plugins.module_utils.results import exit_result
 
 
@@ -110,7 +108,7 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     try:
-        manifest = load_manifest(module.params["src"])
+        manifest = read_optional_manifest(module.params["src"])
         conn = pg_connect(module.params)
         try:
             result = reset_sequences(conn, module.params["schemas"], manifest,

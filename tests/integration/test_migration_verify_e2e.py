@@ -2,10 +2,8 @@
 passes on every table and sequence_reset puts every identity at MariaDB's AUTO_INCREMENT."""
 
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils.finish.sequences import (
-    load_manifest,
-    reset_sequences,
-)
+from ansible_collections.pgshift.mysql.plugins.module_utils.finish.sequences import reset_sequences
+from ansible_collections.pgshift.mysql.plugins.module_utils.manifest import read_manifest
 from ansible_collections.pgshift.mysql.plugins.module_utils.verify.verify import failure_message, verify
 from test_pg_load_e2e import MY_CNF, migrated  # noqa: F401  (migrated: the shared module fixture)
 
@@ -22,7 +20,7 @@ def sources(request):
 @pytest.mark.parametrize("name", ["world", "sakila"])
 def test_verify_passes_after_transform_and_load(sources, name):
     m = sources[name]
-    manifest = load_manifest(m["dest"])
+    manifest = read_manifest(m["dest"])
     report = verify(m["mysql"], m["pg"], manifest, chunk_rows=1000)
     assert report["ok"], failure_message(report)
     assert set(report["tables"]) == {"%s.%s" % (t["schema"], t["name"]) for t in manifest["tables"]}
@@ -39,7 +37,7 @@ def test_verify_catches_a_change_after_load(sources, pg_connect, name):
     with pg, pg.cursor() as cur:
         cur.execute('UPDATE %s.%s SET "%s" = "%s" + 1 WHERE "%s" = 1234' % (name, table, column, column, key))
     try:
-        report = verify(m["mysql"], m["pg"], load_manifest(m["dest"]), tables=[table], chunk_rows=1000)
+        report = verify(m["mysql"], m["pg"], read_manifest(m["dest"]), tables=[table], chunk_rows=1000)
         diffs = report["tables"]["%s.%s" % (name, table)]["differences"]
         assert [d["key"] for d in diffs] == [{key: 1234}] and column in diffs[0]["columns"]
     finally:
@@ -52,7 +50,7 @@ def test_verify_catches_a_change_after_load(sources, pg_connect, name):
 @pytest.mark.parametrize("name", ["world", "sakila"])
 def test_sequence_reset_matches_mariadb_auto_increment(sources, mysql_connect, pg_connect, name):
     m = sources[name]
-    manifest = load_manifest(m["dest"])
+    manifest = read_manifest(m["dest"])
     my = mysql_connect(m["my_db"])
     with my.cursor() as cur:
         cur.execute("SELECT TABLE_NAME, AUTO_INCREMENT FROM information_schema.TABLES "

@@ -13,8 +13,8 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform impor
     TransformOptions,
     run_transform,
 )
-from ansible_collections.pgshift.mysql.plugins.module_utils.finish.sequences import load_manifest
 from ansible_collections.pgshift.mysql.plugins.module_utils.load.loader import load
+from ansible_collections.pgshift.mysql.plugins.module_utils.manifest import read_manifest
 from ansible_collections.pgshift.mysql.plugins.module_utils.verify.verify import failure_message, verify
 
 pytestmark = pytest.mark.integration
@@ -79,7 +79,7 @@ def dumped(lab, mysql_connect, pg_connect, tmp_path_factory):
         load(pg_params, dest, jobs=1)
         pg = pg_connect(name)
         yield {"name": name, "dest": dest, "pg": pg, "pg_params": pg_params,
-               "my_params": {"mysql_defaults_file": MY_CNF}, "manifest": load_manifest(dest)}
+               "my_params": {"mysql_defaults_file": MY_CNF}, "manifest": read_manifest(dest)}
         pg.close()
     finally:
         with admin_my.cursor() as cur:

@@ -1,4 +1,6 @@
 """Pure parts of sequence_reset: the wanted next value and the manifest's AUTO_INCREMENT values."""
+import json
+
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.finish.sequences import (
     _auto_increment_for,
@@ -41,3 +43,18 @@ def test_manifest_values_go_to_the_identity_column_only():
     # no identity flag in the manifest: the table's only sequence column takes it, two are ambiguous
     assert _auto_increment_for({"schema": "s", "table": "u", "column": "x"}, values, 1) == 4
     assert _auto_increment_for({"schema": "s", "table": "u", "column": "x"}, values, 2) is None
+
+
+@pytest.mark.parametrize("manifest, message", [
+    ({"format": 1, "complete": False, "tables": []}, "not marked complete"),
+    ({"format": 7, "complete": True, "tables": []}, "has format 7"),
+])
+def test_steps_that_read_a_manifest_refuse_a_partial_or_foreign_one(tmp_path, manifest, message):
+    from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
+    from ansible_collections.pgshift.mysql.plugins.module_utils.manifest import read_optional_manifest
+
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    for src in (str(tmp_path), str(tmp_path / "manifest.json")):
+        with pytest.raises(MigrationError, match=message):
+            read_optional_manifest(src)
+    assert read_optional_manifest("") is None

@@ -5,7 +5,8 @@ import sys
 
 from ..connections import pg_connect
 from ..errors import MigrationError
-from ..finish.sequences import load_manifest, reset_sequences
+from ..finish.sequences import reset_sequences
+from ..manifest import read_optional_manifest
 from .common import add_connection_arguments, connection_params
 
 
@@ -26,7 +27,7 @@ def main(argv):
     params = connection_params(args)
     progress = args.progress or sys.stderr.isatty()
     try:
-        manifest = load_manifest(args.src)
+        manifest = read_optional_manifest(args.src)
         conn = pg_connect(params)
         try:
             result = reset_sequences(conn, [s.strip() for s in args.schemas.split(",") if s.strip()],

@@ -4,7 +4,7 @@ import json
 import sys
 
 from ..errors import MigrationError
-from ..finish.sequences import load_manifest
+from ..manifest import read_optional_manifest
 from ..verify.verify import failure_message, verify, write_report
 from .common import add_connection_arguments, connection_params, split_params
 
@@ -41,7 +41,7 @@ def main(argv):
     mysql_params, pg_params = split_params(connection_params(args))
     tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
     try:
-        manifest = load_manifest(args.src)
+        manifest = read_optional_manifest(args.src)
         report = verify(mysql_params, pg_params, manifest, mode=args.mode, chunk_rows=args.chunk_rows,
                         sample_percent=args.sample_percent, tables=tables, max_diffs=args.max_diffs,
                         jobs=args.jobs, progress=_progress_printer(args.progress or sys.stderr.isatty()))

@@ -11,10 +11,8 @@ AUTO_INCREMENT past max(id): resetting to max(id) + 1 would hand those ids out a
 A sequence already ahead of the wanted value is left alone unless allow_decrease: lowering it
 would reissue ids the application may have handed out.
 """
-import json
-import os
 
-from ..errors import MigrationError, SequenceError
+from ..errors import SequenceError
 from ..quoting import quote_ident
 
 # Columns that own a sequence (identity: deptype 'i', serial/OWNED BY: 'a') and columns whose
@@ -45,20 +43,6 @@ SELECT DISTINCT ON (n.nspname, c.relname, a.attnum, s.oid) n.nspname, c.relname,
  WHERE n.nspname = ANY(%s)
  ORDER BY n.nspname, c.relname, a.attnum, s.oid, l.kind = 'default'
 """
-
-
-def load_manifest(src):
-    """The manifest of a migration dir (or a manifest.json path); None when src is empty."""
-    if not src:
-        return None
-    path = os.path.join(src, "manifest.json") if os.path.isdir(src) else src
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise MigrationError("manifest not found: %s" % path) from None
-    except ValueError as err:
-        raise MigrationError("manifest %s is not valid JSON: %s" % (path, err)) from None
 
 
 def manifest_auto_increments(manifest):
