@@ -138,9 +138,10 @@ def _expr(i, converter, utf8):
 
 
 def build_fast(ncols, out_order, converters, utf8, tz):
-    """Generate the per-table loop. out_order: source value index for each COPY field."""
+    """Generate the per-table loop. out_order: source value index for each COPY field (None: NULL,
+    a column the dump leaves out)."""
     names = ", ".join("g%d" % i for i in range(ncols))
-    fields = ", ".join(_expr(i, converters[i][0], utf8) for i in out_order)
+    fields = ", ".join("NUL" if i is None else _expr(i, converters[i][0], utf8) for i in out_order)
     conv_names = ", ".join("C%d" % i for i in range(ncols))
     src = "\n".join([
         "def run(buf, pos, CONV, out):",
@@ -173,7 +174,8 @@ class RowCodec:
         for pos in positions:
             plan = ts.plans[pos] if pos is not None else None
             self.convs.append(self._converter(ts, plan))
-        self.out_order = [positions.index(k) for k in range(len(ts.plans))]
+        # COPY fields the INSERT has no value for (generated columns MySQL leaves out) are NULL
+        self.out_order = [positions.index(k) if k in positions else None for k in range(len(ts.plans))]
         self.embeddings = [p.embedding for p in ts.plans if p.embedding]
         utf8 = ts.policies.charset == "utf-8"
         self.fast, self.row_re = build_fast(ncols, self.out_order, [(c[0],) for c in self.convs], utf8,
@@ -375,7 +377,7 @@ class RowCodec:
         return "done" if m.group(2) == b";" else "row"
 
     def _convert_row(self, tr, ts, values, row_no, offset):
-        fields = [None] * len(self.out_order)
+        fields = [NULL] * len(self.out_order)
         for i, tok in enumerate(values):
             k = self.positions[i]
             if k is None:

@@ -401,9 +401,13 @@ class Transformer:
                                      % (ts.key, name))
             positions.append(i if name not in gen else None)
         missing = [p.source_name for i, p in enumerate(ts.plans) if i not in positions]
-        if missing:
+        untranslated = {c.name for c in ts.table.columns if c.generated}
+        if [m for m in missing if m not in untranslated]:
             raise MigrationError("table %s: INSERT has no value for column(s) %s"
-                                 % (ts.key, ", ".join(missing)))
+                                 % (ts.key, ", ".join(m for m in missing if m not in untranslated)))
+        for name in missing:
+            _warn_once(ts.warnings, "column %r: generated column whose expression is not translated, and the "
+                                    "dump leaves its values out (MySQL does): loaded as NULL" % name)
         return RowCodec(ts, len(src_names), positions, self.o.check_mode)
 
     def _open_output(self, ts):
@@ -528,6 +532,11 @@ class _NullSink:
 
     def close(self):
         pass
+
+
+def _warn_once(warnings, text):
+    if text not in warnings:
+        warnings.append(text)
 
 
 def _glob(pattern, name):

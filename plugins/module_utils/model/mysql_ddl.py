@@ -69,13 +69,20 @@ def _is_punct(tok, ch):
     return tok[0] == "punct" and tok[1] == ch
 
 
+# the lexer gives operators one character at a time: these pairs are one operator (<=, >=, <>, !=,
+# <=>, ||, &&, :=, >>) and must not be spread apart (`> =` is not SQL)
+OPERATOR_FIRST, OPERATOR_NEXT = (b"<", b">", b"!", b"=", b":", b"|", b"&"), (b"=", b">", b"|", b"&")
+
+
 def join_tokens(toks):
-    """Tokens -> readable SQL text: no space before ) , or after ( and before ( of a call."""
+    """Tokens -> readable SQL text: no space before ) , or after ( and before ( of a call, none
+    inside a two-character operator."""
     out = []
     prev = prev_kind = None
     for kind, t in toks:
         call = t == b"(" and prev_kind in ("word", "ident")
-        if out and not (t in (b")", b",", b".") or prev in (b"(", b".") or call):
+        operator = kind == prev_kind == "punct" and prev in OPERATOR_FIRST and t in OPERATOR_NEXT
+        if out and not (t in (b")", b",", b".") or prev in (b"(", b".") or call or operator):
             out.append(b" ")
         out.append(t)
         prev, prev_kind = t, kind

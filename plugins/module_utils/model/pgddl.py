@@ -9,12 +9,11 @@ Usage:
 post_data entries are manifest dicts {"kind", "name", "sql"} in execution order.
 """
 import os
-import re
 
 from .. import manifest as mf
 from ..quoting import qualified, quote_ident, quote_literal
 from .names import fit_name
-from .types import translate_expression
+from .sql_translate import translate
 
 
 class NameRegistry:
@@ -117,12 +116,11 @@ def _fk_entry(fk, qt, pg_schema, col_name, ref_name):
 
 
 def _check_entry(chk, qt, pg_table, n, col_name, warnings):  # noqa: PLR0917
-    expr = translate_expression(chk.expression)
+    expr, why = translate(chk.expression, rename=col_name)
     name = fit_name(chk.name or "%s_chk_%d" % (pg_table, n))
     if expr is None:
-        warnings.append("CHECK %r (%s) not translated" % (chk.name, chk.expression))
+        warnings.append("CHECK %r (%s) not translated: %s" % (chk.name, chk.expression, why))
         return None
-    expr = re.sub(r'"((?:[^"]|"")*)"', lambda m: quote_ident(col_name(m.group(1).replace('""', '"'))), expr)
     return {"kind": "check", "name": name,
             "sql": "ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s);" % (qt, quote_ident(name), expr)}
 

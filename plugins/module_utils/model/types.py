@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from ..errors import MigrationError, UnknownTypeError
 from ..quoting import quote_ident, quote_literal
+from .sql_translate import translate
 
 INTEGER_TYPES = ("tinyint", "smallint", "mediumint", "int", "integer", "bigint")
 TEXT_TYPES = ("char", "varchar", "tinytext", "text", "mediumtext", "longtext", "national char",
@@ -323,7 +324,12 @@ def _plan_expression_default(plan, col, d):
     if mapped:
         plan.default_sql = mapped
         return
-    plan.warnings.append("column %r: default expression %r not translated (dropped)" % (col.name, text))
+    sql, why = translate(text, context="default")
+    if sql is not None:
+        plan.default_sql = sql
+        return
+    plan.warnings.append("column %r: default expression %r not translated (%s; dropped)"
+                         % (col.name, text, why))
 
 
 def _plan_literal_default(plan, col, value, options, bits=False):
@@ -365,29 +371,13 @@ def _plan_zero_date_default(plan, col, value, options):
         plan.default_sql = quote_literal(policy)
 
 
-_GEN_OK = re.compile(r"^[\w\s`\"'.,+\-*/%()<>=!]*$")
-_GEN_FUNCS_OK = {"abs", "round", "lower", "upper", "coalesce", "nullif", "floor", "ceil", "ceiling",
-                 "greatest", "least", "length", "char_length", "trim", "substr", "substring", "mod"}
-
-
-def translate_expression(expr):
-    """A MySQL scalar expression -> PostgreSQL text, or None when not safely translatable."""
-    if not expr or not _GEN_OK.match(expr):
-        return None
-    for fn in re.findall(r"([A-Za-z_]\w*)\s*\(", expr):
-        if fn.lower() not in _GEN_FUNCS_OK:
-            return None
-    out = re.sub(r"`((?:[^`]|``)*)`", lambda m: quote_ident(m.group(1).replace("``", "`")), expr)
-    return re.sub(r"\blength\s*\(", "octet_length(", out, flags=re.I)
-
-
 def _plan_generated(plan, col):
     if not col.generated:
         return
-    sql = translate_expression(col.generated)
+    sql, why = translate(col.generated, context="generated")
     if sql is None:
-        plan.warnings.append("column %r: generated expression %r not translatable; loaded as a plain column"
-                             % (col.name, col.generated))
+        plan.warnings.append("column %r: generated expression %r not translatable (%s); loaded as a plain "
+                             "column" % (col.name, col.generated, why))
         return
     plan.generated_sql = sql
     if not col.generated_stored:

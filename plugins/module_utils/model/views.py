@@ -9,6 +9,7 @@ functions); otherwise `translated` is False with the reason, and the original te
 """
 from ..quoting import quote_ident, quote_literal
 from . import mysqllexer as lx
+from .mysql_ddl import OPERATOR_FIRST, OPERATOR_NEXT
 
 # functions with the same meaning in both engines
 PORTABLE_FUNCTIONS = {"count", "sum", "min", "max", "avg", "coalesce", "nullif", "lower", "upper", "abs",
@@ -25,7 +26,7 @@ _KEYWORDS_BEFORE_PAREN = {"and", "or", "not", "select", "where", "on", "in", "fr
 
 def translate_view(tokens, pg_schema, pg_name, ident):
     out = []
-    prev_word = None
+    prev_word = prev_punct = None
     for i, (kind, tok) in enumerate(tokens):
         nxt = tokens[i + 1][1] if i + 1 < len(tokens) else b""
         if kind == "ident":
@@ -45,14 +46,21 @@ def translate_view(tokens, pg_schema, pg_name, ident):
             if nxt == b"(" and w not in PORTABLE_FUNCTIONS and w not in _KEYWORDS_BEFORE_PAREN:
                 return None, False, "uses function %s()" % w
             out.append(w)
-            prev_word = w
+            prev_word, prev_punct = w, None
+            continue
+        elif kind == "punct" and out and prev_punct in OPERATOR_FIRST and tok in OPERATOR_NEXT:
+            out[-1] += tok.decode("ascii")                         # <=, >=, <>, != are one operator
+            prev_punct = tok
             continue
         elif kind in ("number", "punct"):
             out.append(tok.decode("ascii", "replace"))
+            prev_punct = tok if kind == "punct" else None
             if tok == b"(":
                 continue                                          # keep "from (((" context
         else:
             return None, False, "uses %s token %r" % (kind, tok[:20])
         prev_word = None
+        if kind != "punct":
+            prev_punct = None
     body = " ".join(out).replace(" . ", ".").replace("( ", "(").replace(" )", ")").replace(" ,", ",")
     return "CREATE VIEW %s.%s AS %s;" % (quote_ident(pg_schema), quote_ident(pg_name), body), True, None
