@@ -10,6 +10,7 @@ passwords (no option file, no passfile). In order: the runner is chosen from the
 `--tags verify` runs the verification alone -> cutover -> module_defaults
 group/pgshift.mysql.all with login_* aliases -> rollback. No run's output holds a password.
 """
+
 import json
 import os
 import subprocess
@@ -22,8 +23,19 @@ from test_playbooks import APPCTL, DIMENSIONS, ROOT, free_port, http, mysql_stat
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 BIN = os.path.join(ROOT, ".venv", "bin")
 # Never in the tarball: local state and caches (build_ignore in galaxy.yml).
-FORBIDDEN_PARTS = {".cache", ".hypothesis", ".ruff_cache", ".pytest_cache", "__pycache__", ".venv", ".lab",
-                   ".collections", ".git", ".ci", "tmp"}
+FORBIDDEN_PARTS = {
+    ".cache",
+    ".hypothesis",
+    ".ruff_cache",
+    ".pytest_cache",
+    "__pycache__",
+    ".venv",
+    ".lab",
+    ".collections",
+    ".git",
+    ".ci",
+    "tmp",
+}
 FORBIDDEN_SUFFIXES = (".pyc", ".tar.gz", ".retry", ".env")
 
 
@@ -41,12 +53,30 @@ def write_private(path, text):
 def installed(tmp_path_factory):
     """The built tarball and the collections path it was installed into."""
     out = tmp_path_factory.mktemp("build")
-    subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(out), ROOT],
-                   check=True, capture_output=True, text=True, cwd=ROOT)
+    subprocess.run(
+        [os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(out), ROOT],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     [tarball] = [out / name for name in os.listdir(out) if name.endswith(".tar.gz")]
     collections = tmp_path_factory.mktemp("collections")
-    subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--no-deps", "-p",
-                    str(collections), str(tarball)], check=True, capture_output=True, text=True, cwd=str(out))
+    subprocess.run(
+        [
+            os.path.join(BIN, "ansible-galaxy"),
+            "collection",
+            "install",
+            "--no-deps",
+            "-p",
+            str(collections),
+            str(tarball),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=str(out),
+    )
     return {"tarball": tarball, "collections": collections}
 
 
@@ -64,8 +94,14 @@ def test_tarball_holds_no_local_state_and_no_secret(installed, lab):
                 data = tar.extractfile(member).read()
                 assert not any(s in data for s in secrets), member.name
         manifest = json.load(tar.extractfile("MANIFEST.json"))
-    for name in ["LICENSE", "meta/runtime.yml", "playbooks/cutover.yml", "roles/cutover/tasks/main.yml",
-                 "changelogs/config.yaml", "plugins/modules/pg_load.py"]:
+    for name in [
+        "LICENSE",
+        "meta/runtime.yml",
+        "playbooks/cutover.yml",
+        "roles/cutover/tasks/main.yml",
+        "changelogs/config.yaml",
+        "plugins/modules/pg_load.py",
+    ]:
         assert name in names, name
     info = manifest["collection_info"]
     assert info["license"] == ["GPL-3.0-or-later"] and "example.invalid" not in info["repository"]
@@ -79,42 +115,85 @@ def project(installed, lab, mysql_connect, pg_connect, tmp_path_factory):
     work = tmp_path_factory.mktemp("work")
     proj = tmp_path_factory.mktemp("project")
     port = free_port()
-    subprocess.run([os.path.join(BIN, "python"), os.path.join(ROOT, "examples", "qa_app", "seed.py"),
-                    "--defaults-file", os.path.join(ROOT, ".lab", "my.cnf"), "--database", name,
-                    "--contents", "5", "--dimensions", str(DIMENSIONS)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            os.path.join(BIN, "python"),
+            os.path.join(ROOT, "examples", "qa_app", "seed.py"),
+            "--defaults-file",
+            os.path.join(ROOT, ".lab", "my.cnf"),
+            "--database",
+            name,
+            "--contents",
+            "5",
+            "--dimensions",
+            str(DIMENSIONS),
+        ],
+        check=True,
+        capture_output=True,
+    )
     m, p = lab["mysql"], lab["postgresql"]
     env_file = work / "app" / "qa_app.env"
     env_file.parent.mkdir()
-    write_private(env_file, "DATABASE_URL=mysql://%s:%s@127.0.0.1:3306/%s\nQA_APP_LISTEN=127.0.0.1:%d\n"
-                  "QA_APP_STATE_DIR=%s\nQA_APP_BYPASS_TOKEN=smoke\n" % (m["user"], m["password"], name, port,
-                                                                        env_file.parent))
+    write_private(
+        env_file,
+        "DATABASE_URL=mysql://%s:%s@127.0.0.1:3306/%s\nQA_APP_LISTEN=127.0.0.1:%d\n"
+        "QA_APP_STATE_DIR=%s\nQA_APP_BYPASS_TOKEN=smoke\n"
+        % (m["user"], m["password"], name, port, env_file.parent),
+    )
     python = os.path.join(BIN, "python")
     local = {"ansible_connection": "local", "ansible_python_interpreter": python}
     appctl_env = {"QA_APP_PYTHON": python}
-    hosts = {"all": {"children": {
-        "mysql_source": {"hosts": {"mysql-1": local}},
-        "postgresql_target": {"hosts": {"pg-1": local}},
-        "migration_runner": {"hosts": {"runner-1": local}},
-        "app": {"hosts": {"app-1": local}}}}}
+    hosts = {
+        "all": {
+            "children": {
+                "mysql_source": {"hosts": {"mysql-1": local}},
+                "postgresql_target": {"hosts": {"pg-1": local}},
+                "migration_runner": {"hosts": {"runner-1": local}},
+                "app": {"hosts": {"app-1": local}},
+            }
+        }
+    }
     settings = {
-        "pgshift_work_dir": str(work), "pgshift_databases": [name], "pgshift_pg_database": name,
-        "pgshift_schema_map": {}, "pgshift_dump_compress": "gzip",
-        "pgshift_embeddings": [{"table": "content_embedding", "column": "embedding", "dimensions": DIMENSIONS,
-                                "type": "vector", "format": "json_object"}],
-        "pgshift_mysql_host": "127.0.0.1", "pgshift_mysql_port": m["port"], "pgshift_mysql_user": m["user"],
+        "pgshift_work_dir": str(work),
+        "pgshift_databases": [name],
+        "pgshift_pg_database": name,
+        "pgshift_schema_map": {},
+        "pgshift_dump_compress": "gzip",
+        "pgshift_embeddings": [
+            {
+                "table": "content_embedding",
+                "column": "embedding",
+                "dimensions": DIMENSIONS,
+                "type": "vector",
+                "format": "json_object",
+            }
+        ],
+        "pgshift_mysql_host": "127.0.0.1",
+        "pgshift_mysql_port": m["port"],
+        "pgshift_mysql_user": m["user"],
         "pgshift_mysql_password": m["password"],
-        "pgshift_pg_host": "127.0.0.1", "pgshift_pg_port": p["port"], "pgshift_pg_user": p["user"],
+        "pgshift_pg_host": "127.0.0.1",
+        "pgshift_pg_port": p["port"],
+        "pgshift_pg_user": p["user"],
         "pgshift_pg_password": p["password"],
-        "pgshift_app_env_file": str(env_file), "pgshift_app_port": port,
+        "pgshift_app_env_file": str(env_file),
+        "pgshift_app_port": port,
         "pgshift_app_mysql_url": "mysql://%s:%s@127.0.0.1:3306/%s" % (m["user"], m["password"], name),
-        "pgshift_app_postgresql_url": "postgresql://%s:%s@127.0.0.1:%d/%s?schema=%s" % (
-            p["user"], p["password"], p["port"], name, name),
+        "pgshift_app_postgresql_url": "postgresql://%s:%s@127.0.0.1:%d/%s?schema=%s"
+        % (p["user"], p["password"], p["port"], name, name),
         "pgshift_hook_maintenance_on": [{"command": [APPCTL, "maintenance", "on", str(env_file)]}],
         "pgshift_hook_maintenance_off": [{"command": [APPCTL, "maintenance", "off", str(env_file)]}],
-        "pgshift_hook_app_restart": [{"command": [APPCTL, "restart", str(env_file)], "environment": appctl_env}],
+        "pgshift_hook_app_restart": [
+            {"command": [APPCTL, "restart", str(env_file)], "environment": appctl_env}
+        ],
         "pgshift_smoke_headers": {"X-Maintenance-Bypass": "smoke"},
-        "pgshift_smoke_tests": [{"name": "history", "url": "http://127.0.0.1:%d/qa/history?limit=5" % port,
-                                 "contains": '"history"'}],
+        "pgshift_smoke_tests": [
+            {
+                "name": "history",
+                "url": "http://127.0.0.1:%d/qa/history?limit=5" % port,
+                "contains": '"history"',
+            }
+        ],
         "cutover_backend_check_url": "http://127.0.0.1:%d/healthz" % port,
         "rollback_backend_check_url": "http://127.0.0.1:%d/healthz" % port,
         "migration_verify_mode": "checksums",
@@ -126,23 +205,53 @@ def project(installed, lab, mysql_connect, pg_connect, tmp_path_factory):
     two["all"]["children"]["migration_runner"] = {"hosts": {}}
     (proj / "inventory-no-runner").mkdir()
     (proj / "inventory-no-runner" / "hosts.yml").write_text(yaml_dump(two))
-    (proj / "ansible.cfg").write_text("[defaults]\ncollections_path = %s\nstdout_callback = default\n"
-                                      "interpreter_python = auto_silent\nretry_files_enabled = false\n"
-                                      % installed["collections"])
-    (proj / "sequences.yml").write_text(yaml_dump([{
-        "name": "module_defaults of the action group, with the community.postgresql option names",
-        "hosts": "migration_runner", "gather_facts": False,
-        "module_defaults": {"group/pgshift.mysql.all": {
-            "login_host": "127.0.0.1", "login_port": p["port"], "login_user": p["user"],
-            "login_password": "{{ pgshift_pg_password }}", "login_db": name}},
-        "tasks": [{"name": "Plan the sequence reset", "pgshift.mysql.sequence_reset": {"schemas": [name]},
-                   "check_mode": True, "register": "planned"},
-                  {"name": "Planned", "ansible.builtin.assert": {"that": ["planned.tables | length > 0"]}}]}]))
+    (proj / "ansible.cfg").write_text(
+        "[defaults]\ncollections_path = %s\nstdout_callback = default\n"
+        "interpreter_python = auto_silent\nretry_files_enabled = false\n" % installed["collections"]
+    )
+    (proj / "sequences.yml").write_text(
+        yaml_dump(
+            [
+                {
+                    "name": "module_defaults of the action group, with the community.postgresql option names",
+                    "hosts": "migration_runner",
+                    "gather_facts": False,
+                    "module_defaults": {
+                        "group/pgshift.mysql.all": {
+                            "login_host": "127.0.0.1",
+                            "login_port": p["port"],
+                            "login_user": p["user"],
+                            "login_password": "{{ pgshift_pg_password }}",
+                            "login_db": name,
+                        }
+                    },
+                    "tasks": [
+                        {
+                            "name": "Plan the sequence reset",
+                            "pgshift.mysql.sequence_reset": {"schemas": [name]},
+                            "check_mode": True,
+                            "register": "planned",
+                        },
+                        {
+                            "name": "Planned",
+                            "ansible.builtin.assert": {"that": ["planned.tables | length > 0"]},
+                        },
+                    ],
+                }
+            ]
+        )
+    )
     appenv = dict(os.environ, QA_APP_PYTHON=python)
     subprocess.run([APPCTL, "start", str(env_file)], check=True, env=appenv, capture_output=True)
     try:
-        yield {"db": name, "dir": proj, "work": work, "port": port, "secrets": [m["password"], p["password"]],
-               "collections": str(installed["collections"])}
+        yield {
+            "db": name,
+            "dir": proj,
+            "work": work,
+            "port": port,
+            "secrets": [m["password"], p["password"]],
+            "collections": str(installed["collections"]),
+        }
     finally:
         subprocess.run([APPCTL, "stop", str(env_file)], check=False, env=appenv, capture_output=True)
         conn = mysql_connect()
@@ -161,13 +270,26 @@ def project(installed, lab, mysql_connect, pg_connect, tmp_path_factory):
 def run(project, *argv, inventory="inventory"):
     """ansible-playbook from the project dir: only the installed collection is on its path."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_CONFIG=str(project["dir"] / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_COLLECTIONS_PATH=project["collections"], ANSIBLE_PIPELINING="1")
-    result = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", inventory, *argv], cwd=project["dir"],
-                            env=env, capture_output=True, text=True, timeout=600)
+    env.update(
+        ANSIBLE_CONFIG=str(project["dir"] / "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_COLLECTIONS_PATH=project["collections"],
+        ANSIBLE_PIPELINING="1",
+    )
+    result = subprocess.run(
+        [os.path.join(BIN, "ansible-playbook"), "-i", inventory, *argv],
+        check=False,
+        cwd=project["dir"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     logs = project["work"] / "logs"
     logs.mkdir(exist_ok=True)
-    (logs / ("%02d.log" % len(os.listdir(logs)))).write_text(" ".join(argv) + "\n" + result.stdout + result.stderr)
+    (logs / ("%02d.log" % len(os.listdir(logs)))).write_text(
+        " ".join(argv) + "\n" + result.stdout + result.stderr
+    )
     for secret in project["secrets"]:
         assert secret not in result.stdout + result.stderr, "a password in the output of %s" % (argv,)
     return result
@@ -189,8 +311,10 @@ def pg_state(pg_connect, db):
     if db in names:
         conn = pg_connect(db)
         with conn.cursor() as cur:
-            cur.execute("SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
-                        "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1")
+            cur.execute(
+                "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
+                "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1"
+            )
             for (table,) in cur.fetchall():
                 cur.execute("SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM %s t" % table)
                 sums[table] = cur.fetchone()[0]
@@ -201,7 +325,9 @@ def pg_state(pg_connect, db):
 def test_runner_is_migration_runner_else_the_mysql_host(project):
     out = ok(run(project, "pgshift.mysql.cutover", "--list-hosts"), "list-hosts")
     assert "play #2 (migration_runner[0])" in out and "runner-1" in out.split("play #2")[1]
-    out = ok(run(project, "pgshift.mysql.rehearsal", "--list-hosts", inventory="inventory-no-runner"), "list-hosts")
+    out = ok(
+        run(project, "pgshift.mysql.rehearsal", "--list-hosts", inventory="inventory-no-runner"), "list-hosts"
+    )
     assert "mysql_source[0]" in out and "mysql-1" in out and "runner-1" not in out
 
 
@@ -209,12 +335,26 @@ def test_check_mode_with_passwords_changes_nothing(project, mysql_connect, pg_co
     # read_only is global: other tests of the shared lab flip it, so only this database's checksums count.
     before = mysql_state(mysql_connect, project["db"])["checksums"], pg_state(pg_connect, project["db"])
     # A misspelled role variable is named by the preflight (it would be ignored otherwise).
-    out = ok(run(project, "pgshift.mysql.rehearsal", "pgshift.mysql.cutover", "--check",
-                 "-e", "cutover_max_rehearsal_age_hours=0", "-e", "migration_verfy_mode=counts"), "--check")
+    out = ok(
+        run(
+            project,
+            "pgshift.mysql.rehearsal",
+            "pgshift.mysql.cutover",
+            "--check",
+            "-e",
+            "cutover_max_rehearsal_age_hours=0",
+            "-e",
+            "migration_verfy_mode=counts",
+        ),
+        "--check",
+    )
     assert "Check mode: preflight passed; nothing was changed" in out
     assert "WARNING: unknown variables" in out and "migration_verfy_mode" in out
     assert "ok: [runner-1]" in out and "ok: [mysql-1]" not in out
-    assert (mysql_state(mysql_connect, project["db"])["checksums"], pg_state(pg_connect, project["db"])) == before
+    assert (
+        mysql_state(mysql_connect, project["db"])["checksums"],
+        pg_state(pg_connect, project["db"]),
+    ) == before
     assert not os.path.exists(project["work"] / "rehearsal")
     assert http(project, "/healthz")["backend"] == "mysql"
 
@@ -244,4 +384,6 @@ def test_cutover_action_group_and_rollback(project, mysql_connect):
     ok(run(project, "pgshift.mysql.rollback"), "rollback")
     assert http(project, "/healthz") == {"status": "ok", "backend": "mysql", "maintenance": False}
     assert mysql_state(mysql_connect, project["db"])["read_only"] == 0
-    assert json.loads((project["work"] / "reports" / "rollback-latest.json").read_text())["status"] == "passed"
+    assert (
+        json.loads((project["work"] / "reports" / "rollback-latest.json").read_text())["status"] == "passed"
+    )

@@ -8,6 +8,7 @@ read-only) with the record and a FAILED report naming the step. A failed rollbac
 maintenance on, writers stopped and MySQL read-only, with a FAILED record and report; rerunning
 it then succeeds. The writers are a flag file the hooks create (stop) and remove (start).
 """
+
 import json
 import os
 import subprocess
@@ -21,9 +22,16 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 BEFORE_SWITCH = ["maintenance_on", "writers_stop", "read_only", "dump", "migration", "marks"]
 # (cutover step that fails after the switch, rollback step that fails afterwards); the last
 # three pairs start from a cutover that succeeded.
-AFTER_SWITCH = [("switch", "maintenance_on"), ("record", "writers_stop"), ("smoke", "switch"),
-                ("writers_start", "read_write"), ("maintenance_off", "export"), ("", "smoke"),
-                ("", "writers_start"), ("", "maintenance_off")]
+AFTER_SWITCH = [
+    ("switch", "maintenance_on"),
+    ("record", "writers_stop"),
+    ("smoke", "switch"),
+    ("writers_start", "read_write"),
+    ("maintenance_off", "export"),
+    ("", "smoke"),
+    ("", "writers_start"),
+    ("", "maintenance_off"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -31,27 +39,59 @@ def drill(lab, mysql_connect, pg_connect, tmp_path_factory):
     name = "drill_%s" % uuid.uuid4().hex[:8]
     work = tmp_path_factory.mktemp("drill")
     port = free_port()
-    subprocess.run([os.path.join(ROOT, ".venv", "bin", "python"), os.path.join(ROOT, "examples", "qa_app", "seed.py"),
-                    "--defaults-file", os.path.join(ROOT, ".lab", "my.cnf"), "--database", name,
-                    "--contents", "5", "--dimensions", str(DIMENSIONS)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            os.path.join(ROOT, ".venv", "bin", "python"),
+            os.path.join(ROOT, "examples", "qa_app", "seed.py"),
+            "--defaults-file",
+            os.path.join(ROOT, ".lab", "my.cnf"),
+            "--database",
+            name,
+            "--contents",
+            "5",
+            "--dimensions",
+            str(DIMENSIONS),
+        ],
+        check=True,
+        capture_output=True,
+    )
     app_dir = work / "app"
     app_dir.mkdir()
     env_file = app_dir / "qa_app.env"
     fd = os.open(env_file, os.O_WRONLY | os.O_CREAT, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write("DATABASE_URL=mysql://%s:%s@127.0.0.1:3306/%s\nQA_APP_LISTEN=127.0.0.1:%d\n"
-                "QA_APP_STATE_DIR=%s\nQA_APP_BYPASS_TOKEN=pgshift-smoke\n"
-                % (lab["mysql"]["user"], lab["mysql"]["password"], name, port, app_dir))
+        f.write(
+            "DATABASE_URL=mysql://%s:%s@127.0.0.1:3306/%s\nQA_APP_LISTEN=127.0.0.1:%d\n"
+            "QA_APP_STATE_DIR=%s\nQA_APP_BYPASS_TOKEN=pgshift-smoke\n"
+            % (lab["mysql"]["user"], lab["mysql"]["password"], name, port, app_dir)
+        )
     writers = str(work / "writers-stopped")
     vars_file = work / "vars.json"
-    vars_file.write_text(json.dumps({
-        "pgshift_work_dir": str(work), "pgshift_databases": [name], "pgshift_pg_database": name,
-        "pgshift_app_port": port, "pgshift_dump_compress": "none",
-        "pgshift_hook_writers_stop": [{"command": ["touch", writers]}],
-        "pgshift_hook_writers_start": [{"command": ["rm", "-f", writers]}],
-        "cutover_max_rehearsal_age_hours": 0, "cutover_if_exists": "drop", "migration_verify_mode": "counts",
-        "pgshift_embeddings": [{"table": "content_embedding", "column": "embedding", "dimensions": DIMENSIONS,
-                                "type": "vector", "format": "json_object"}]}))
+    vars_file.write_text(
+        json.dumps(
+            {
+                "pgshift_work_dir": str(work),
+                "pgshift_databases": [name],
+                "pgshift_pg_database": name,
+                "pgshift_app_port": port,
+                "pgshift_dump_compress": "none",
+                "pgshift_hook_writers_stop": [{"command": ["touch", writers]}],
+                "pgshift_hook_writers_start": [{"command": ["rm", "-f", writers]}],
+                "cutover_max_rehearsal_age_hours": 0,
+                "cutover_if_exists": "drop",
+                "migration_verify_mode": "counts",
+                "pgshift_embeddings": [
+                    {
+                        "table": "content_embedding",
+                        "column": "embedding",
+                        "dimensions": DIMENSIONS,
+                        "type": "vector",
+                        "format": "json_object",
+                    }
+                ],
+            }
+        )
+    )
     appenv = dict(os.environ, QA_APP_PYTHON=os.path.join(ROOT, ".venv", "bin", "python"))
     subprocess.run([APPCTL, "start", str(env_file)], check=True, env=appenv, capture_output=True)
     try:
@@ -77,8 +117,12 @@ def state(drill, mysql_connect):
         cur.execute("SELECT @@GLOBAL.read_only")
         read_only = bool(cur.fetchone()[0])
     conn.close()
-    return {"backend": health["backend"], "maintenance": health["maintenance"], "read_only": read_only,
-            "writers": "stopped" if os.path.exists(drill["writers"]) else "started"}
+    return {
+        "backend": health["backend"],
+        "maintenance": health["maintenance"],
+        "read_only": read_only,
+        "writers": "stopped" if os.path.exists(drill["writers"]) else "started",
+    }
 
 
 def report(drill, name):
@@ -112,18 +156,23 @@ def test_cutover_failure_before_the_switch_puts_everything_back(drill, mysql_con
 
 
 @pytest.mark.parametrize("cutover_step, rollback_step", AFTER_SWITCH)
-def test_failure_after_the_switch_and_in_the_rollback_leave_a_known_state(drill, mysql_connect, cutover_step,
-                                                                          rollback_step):
+def test_failure_after_the_switch_and_in_the_rollback_leave_a_known_state(
+    drill, mysql_connect, cutover_step, rollback_step
+):
     assert state(drill, mysql_connect) == STARTED
     remove(drill, "cutover-record.json", "rollback-record.json")
     result = run_playbook(drill, "cutover.yml", "-e", "cutover_fail_after=%s" % cutover_step)
     record = json.loads((drill["work"] / "cutover-record.json").read_text())
     if cutover_step:
         assert result.returncode != 0
-        assert "CUTOVER FAILED AFTER THE SWITCH at step %s" % cutover_step in result.stdout, result.stdout[-3000:]
+        assert "CUTOVER FAILED AFTER THE SWITCH at step %s" % cutover_step in result.stdout, result.stdout[
+            -3000:
+        ]
         assert state(drill, mysql_connect) == SWITCHED_SAFE
         failed = report(drill, "cutover")
-        assert failed["status"] == "failed" and "after the switch, at step %s" % cutover_step in failed["error"]
+        assert (
+            failed["status"] == "failed" and "after the switch, at step %s" % cutover_step in failed["error"]
+        )
         assert "playbooks/rollback.yml" in failed["action"]
         md = (drill["work"] / "reports" / "cutover-latest.md").read_text()
         assert md.startswith("# pgshift cutover: FAILED") and "What to do" in md
@@ -131,20 +180,32 @@ def test_failure_after_the_switch_and_in_the_rollback_leave_a_known_state(drill,
         assert record["marks"]["tables"]
     else:
         assert result.returncode == 0, result.stdout[-3000:]
-        assert state(drill, mysql_connect) == {"backend": "postgresql", "maintenance": False, "read_only": True,
-                                               "writers": "started"}
+        assert state(drill, mysql_connect) == {
+            "backend": "postgresql",
+            "maintenance": False,
+            "read_only": True,
+            "writers": "started",
+        }
         assert record["status"] == "complete" and report(drill, "cutover")["status"] == "passed"
 
     result = run_playbook(drill, "rollback.yml", "-e", "rollback_fail_after=%s" % rollback_step)
     assert result.returncode != 0
     assert "ROLLBACK FAILED at step %s" % rollback_step in result.stdout, result.stdout[-3000:]
     switched_back = rollback_step not in ("maintenance_on", "writers_stop")
-    assert state(drill, mysql_connect) == {"backend": "mysql" if switched_back else "postgresql",
-                                           "maintenance": True, "read_only": True, "writers": "stopped"}
+    assert state(drill, mysql_connect) == {
+        "backend": "mysql" if switched_back else "postgresql",
+        "maintenance": True,
+        "read_only": True,
+        "writers": "stopped",
+    }
     failed = json.loads((drill["work"] / "rollback-record.json").read_text())
     assert failed["status"] == "failed" and failed["failed_step"] == rollback_step
     assert report(drill, "rollback")["status"] == "failed"
-    assert (drill["work"] / "reports" / "rollback-latest.md").read_text().startswith("# pgshift rollback: FAILED")
+    assert (
+        (drill["work"] / "reports" / "rollback-latest.md")
+        .read_text()
+        .startswith("# pgshift rollback: FAILED")
+    )
 
     result = run_playbook(drill, "rollback.yml")  # what the report says to do: rerun it
     assert result.returncode == 0, result.stdout[-3000:]
