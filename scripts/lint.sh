@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 rm -rf "${HOME}/.ansible/collections/ansible_collections/pgshift/mysql"
 ruff check .
+# Changelog fragments (changelogs/fragments), when antsibull-changelog is installed (requirements.txt).
+if command -v antsibull-changelog >/dev/null; then antsibull-changelog lint; fi
 ansible-lint --offline -q

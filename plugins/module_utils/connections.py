@@ -14,14 +14,17 @@ import tempfile
 
 from .errors import ConnectionFailed
 
+# Aliases: the community.postgresql names (login_host, login_user, ...), so that one
+# module_defaults block can serve both collections.
 PG_ARGUMENT_SPEC = {
-    "pg_host": {"type": "str", "default": "127.0.0.1"},
-    "pg_port": {"type": "int", "default": 5432},
-    "pg_database": {"type": "str"},
-    "pg_user": {"type": "str"},
-    "pg_password": {"type": "str", "no_log": True},
-    "pg_sslmode": {"type": "str", "default": "prefer",
+    "pg_host": {"type": "str", "default": "127.0.0.1", "aliases": ["login_host"]},
+    "pg_port": {"type": "int", "default": 5432, "aliases": ["login_port"]},
+    "pg_database": {"type": "str", "aliases": ["login_db"]},
+    "pg_user": {"type": "str", "aliases": ["login_user"]},
+    "pg_password": {"type": "str", "no_log": True, "aliases": ["login_password"]},
+    "pg_sslmode": {"type": "str", "default": "prefer", "aliases": ["ssl_mode"],
                    "choices": ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]},
+    "pg_sslrootcert": {"type": "path", "aliases": ["ca_cert"]},
     "pg_service": {"type": "str"},
     "pg_passfile": {"type": "path"},
 }
@@ -43,7 +46,7 @@ def pg_dsn_kwargs(params, database=None):
         kwargs["service"] = params["pg_service"]
     for opt, key in (("pg_host", "host"), ("pg_port", "port"), ("pg_user", "user"),
                      ("pg_password", "password"), ("pg_sslmode", "sslmode"),
-                     ("pg_passfile", "passfile")):
+                     ("pg_passfile", "passfile"), ("pg_sslrootcert", "sslrootcert")):
         if params.get(opt) not in (None, ""):
             kwargs[key] = params[opt]
     dbname = database or params.get("pg_database")

@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ROLES = ["mysql_source", "migration"]
+ROLES = ["mysql_source", "migration", "pgshift", "rehearsal", "cutover", "rollback"]
 
 
 def load(role, path):
