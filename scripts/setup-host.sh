@@ -80,4 +80,19 @@ if ! sha256sum -c --status "$stamp" 2>/dev/null; then
 else
   log "venv up to date"
 fi
+
+# .venv39: the modules' own dependencies (requirements-runner.txt) on the oldest Python they support,
+# for tests/integration/test_python39.py. Made where a Python 3.9 exists (this image's pyenv has one).
+py39=$(ls /root/.pyenv/versions/3.9.*/bin/python 2>/dev/null | tail -1 || true)
+[ -z "$py39" ] && py39=$(command -v python3.9 || true)
+if [ -n "$py39" ]; then
+  [ -x .venv39/bin/python ] || { log "creating .venv39 ($py39)"; "$py39" -m venv .venv39; }
+  if ! sha256sum -c --status .venv39/.requirements.sha256 2>/dev/null; then
+    log "installing requirements-runner.txt into .venv39"
+    .venv39/bin/pip install -q -r requirements-runner.txt
+    sha256sum requirements-runner.txt > .venv39/.requirements.sha256
+  fi
+else
+  log "no Python 3.9 on this machine: tests/integration/test_python39.py will be skipped"
+fi
 log "done"

@@ -34,7 +34,7 @@ def copy_escape_bytes(value):
 
 def copy_escape(value):
     """str -> str escaped for a COPY text field; bytes are treated as UTF-8 text (bytes out)."""
-    if isinstance(value, bytes | bytearray):
+    if isinstance(value, (bytes, bytearray)):
         return copy_escape_bytes(bytes(value))
     if _NEEDS_ESCAPE_S.search(value) is None:
         return value
@@ -65,7 +65,7 @@ def _unescape_field(text):
 
 def parse_row(line):
     """One COPY line (bytes or str) -> list of str|None. For tests, checks and small readers."""
-    if isinstance(line, bytes | bytearray):
+    if isinstance(line, (bytes, bytearray)):
         line = bytes(line).decode("utf-8")
     line = line[:-1] if line.endswith("\n") else line
     return [None if f == NULL_STR else _unescape_field(f) for f in line.split("\t")]

@@ -32,7 +32,7 @@ POST_DATA_KINDS = ("primary_key", "unique", "index", "foreign_key", "trigger", "
 
 
 def utc_now():
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_manifest(source, options, created_at=None):

@@ -130,7 +130,7 @@ def convert_batch(codec_id, spec, statements, bases):
     sink = _ListSink()
     wts.out, wts.rows, wts.bytes = sink, 0, 0
     try:
-        for stmt, base in zip(statements, bases, strict=True):
+        for stmt, base in zip(statements, bases):
             reader = _StatementReader(stmt, base)
             codec.consume(_WorkerTransformer(reader), wts, base)
             if reader.pos != len(stmt):
@@ -241,14 +241,14 @@ class ParallelInserts:
         ts.rows += rows
         if counts:
             ts.policies.counts.update(Counter(counts))
-        for plan_emb, (converted, nulled) in zip(codec.embeddings, emb, strict=True):
+        for plan_emb, (converted, nulled) in zip(codec.embeddings, emb):
             plan_emb["converted"] += converted
             plan_emb["nulled"] += nulled
 
     @staticmethod
     def _redo(tr, batch):
         """Convert the batch here, in order: raises the same error, writes the same rejects."""
-        for stmt, base in zip(batch.parts, batch.bases, strict=True):
+        for stmt, base in zip(batch.parts, batch.bases):
             reader = _StatementReader(stmt, base)
             batch.codec.consume(_ProxyTransformer(tr, reader), batch.ts, base)
             if reader.pos != len(stmt):

@@ -232,7 +232,7 @@ class RowCodec:
                 if data:
                     data.decode("utf-8")
             except (ValueConversionError, UnicodeDecodeError, IndexError):
-                for emb, count in zip(self.embeddings, counts, strict=True):
+                for emb, count in zip(self.embeddings, counts):
                     emb["converted"] = count          # the batch is redone row by row: count once
                 pos, n, done, data = self._slow_batch(tr, ts, buf, start, self._fast_end(buf, start))
             if data and write:
@@ -275,7 +275,7 @@ class RowCodec:
         texts = self._copy_texts([parts[i] for i in others])
         if texts is None:
             return False
-        for index, text in zip(others, texts, strict=True):
+        for index, text in zip(others, texts):
             parts[index] = text
         for index, text in vectors:
             parts[index] = text

@@ -11,6 +11,8 @@ Usage:
 check_mode=True parses the whole dump and reports, writing nothing. Errors are MigrationError
 subclasses naming the table, the row number (and key) and the byte offset.
 """
+from __future__ import annotations
+
 import fnmatch
 import os
 import re

@@ -727,7 +727,7 @@ def _compare_samples(cur, qualified, key, col, samples, *, fmt, vtype, table, co
         if len(got) != len(expected):
             raise VerificationFailed("%s.%s: row %s = %s has %d values, source %d"
                                      % (table, column, key, k, len(got), len(expected)))
-        for i, (a, b) in enumerate(zip(got, expected, strict=True)):
+        for i, (a, b) in enumerate(zip(got, expected)):
             if a != b:
                 raise VerificationFailed("%s.%s: row %s = %s element %d is %r, source %r"
                                          % (table, column, key, k, i, a, b))

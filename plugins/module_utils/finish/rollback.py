@@ -226,7 +226,7 @@ def to_mysql_value(value, column):
     if isinstance(value, memoryview):
         return bytes(value)
     if isinstance(value, datetime.datetime) and value.tzinfo is not None:
-        return value.astimezone(datetime.UTC).replace(tzinfo=None)
+        return value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     return value
 
 
@@ -239,7 +239,7 @@ def _upsert_sql(mark):
 
 def _converted_rows(pg_conn, mark, marks):
     for row in _stream_changed_rows(pg_conn, mark, marks):
-        yield tuple(to_mysql_value(v, c) for v, c in zip(row, mark["columns"], strict=True))
+        yield tuple(to_mysql_value(v, c) for v, c in zip(row, mark["columns"]))
 
 
 def _writable_tables(marks, plan):

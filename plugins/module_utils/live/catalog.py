@@ -60,7 +60,7 @@ ORDER BY t.TABLE_NAME, c.CONSTRAINT_NAME"""
 
 
 def _text(value):
-    if isinstance(value, bytes | bytearray):
+    if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", "replace")
     return value
 

@@ -504,7 +504,7 @@ class LiveLoad(PgLoad):
         figures = {}
         if sql:
             counts = reader.query_rows(sql)[0]
-            for label, n in zip(labels, counts, strict=True):
+            for label, n in zip(labels, counts):
                 figures[label] = int(n)
         for col in pycols:
             figures[(col.name, "invalid", "null")] = col.nulled

@@ -77,7 +77,7 @@ class ColumnFilter:
     def _key(self, line):
         fields = line.rstrip(b"\n").split(b"\t")
         parts = []
-        for name, pos in zip(self.key_names, self.key_positions, strict=True):
+        for name, pos in zip(self.key_names, self.key_positions):
             value = parse_row(fields[pos])[0] if pos < len(fields) else "?"
             parts.append("%s=%s" % (name, value))
         return ", ".join(parts) or "line %d (no primary key)" % self.line_no
@@ -88,7 +88,7 @@ class ColumnFilter:
         # a table made only of such columns has no untouched head
         head, tails = (None, parts) if len(parts) == self.k else (parts[0], parts[1:])
         out = []
-        for col, raw in zip(self.columns, tails, strict=True):
+        for col, raw in zip(self.columns, tails):
             if raw == NULL:
                 out.append(NULL)
                 continue

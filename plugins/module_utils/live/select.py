@@ -32,6 +32,8 @@ Why each expression (MySQL quirks that would otherwise corrupt data):
     the caller then isolates it and names its key), `null`, or a replacement literal.
   * NUL bytes per policy: `error` passes them through (PostgreSQL refuses 0x00), `strip` removes them.
 """
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 
 from ..quoting import mysql_ident, mysql_string

@@ -91,7 +91,7 @@ def float32_texts(values):
         wanted = [values[i] for i in bad]
         retry = list(map(_FMT8, wanted))
         back = array("f", map(float, retry))
-        for i, text, ok, want in zip(bad, retry, map(ne, wanted, back), wanted, strict=True):
+        for i, text, ok, want in zip(bad, retry, map(ne, wanted, back), wanted):
             texts[i] = _FMT9(want) if ok else text
     return texts
 
@@ -166,7 +166,7 @@ def _midpoint_candidates(doubles):
     tiny = min(map(abs, doubles)) < _FLOAT32_MIN_NORMAL   # float32 subnormals: other bit layout
     if _MIDPOINT_LOW_WORDS.isdisjoint(low) and not tiny:
         return []
-    return [i for i, (d, w) in enumerate(zip(doubles, low, strict=True))
+    return [i for i, (d, w) in enumerate(zip(doubles, low))
             if w & 0x1FFFFFFF == 0x10000000 or (d and abs(d) < _FLOAT32_MIN_NORMAL)]
 
 
@@ -209,6 +209,16 @@ def _is_midpoint(double):
 # ---------------------------------------------------------------------------------------------
 # fast path: strict JSON shape checked by one compiled regex, number text kept as is
 
+# Possessive quantifiers (*+ ++ ?+ {m,n}+) spare the shapes any backtracking on Python 3.11+; older
+# Pythons (managed hosts with 3.9/3.10) get the same shapes greedy, which match the same texts here
+# (what follows each quantified part can never be what it repeats), only slower.
+POSSESSIVE = sys.version_info >= (3, 11)
+
+
+def _compile(pattern):
+    return re.compile(pattern if POSSESSIVE else re.sub(rb"(?<=[*+?}])\+", b"", pattern))
+
+
 _WS = rb"[ \t\n\r]*+"
 # A strict JSON number that is surely inside float32's range (< 1e38): at most 29 integer digits and
 # a positive exponent of at most 9. Bigger ones are valid JSON too but go to the careful path,
@@ -221,11 +231,11 @@ _JSON_NUMBER = _PLAIN_NUMBER + rb"(?:[eE](?:-[0-9]++|\+?+0*+[0-9]))?+"
 
 
 def _object_shape(pair, comma, ws=b""):
-    return re.compile(ws + rb"\{" + ws + pair + rb"(?:" + comma + pair + rb")*+\}" + ws)
+    return _compile(ws + rb"\{" + ws + pair + rb"(?:" + comma + pair + rb")*+\}" + ws)
 
 
 def _array_shape(number, comma, ws=b""):
-    return re.compile(ws + rb"\[" + ws + number + ws + rb"(?:" + comma + ws + number + ws + rb")*+\]" + ws)
+    return _compile(ws + rb"\[" + ws + number + ws + rb"(?:" + comma + ws + number + ws + rb")*+\]" + ws)
 
 
 def _both_numbers(make):

@@ -223,7 +223,7 @@ def split_on_string_quotes(text):
         return text.split(b"'")
     if text.count(b"'") * SPARSE_QUOTE_BYTES < len(text):
         cuts = _delimiter_quotes(text, 0, len(text))
-        return [text[a + 1:b] for a, b in zip([-1, *cuts], [*cuts, len(text)], strict=True)]
+        return [text[a + 1:b] for a, b in zip([-1, *cuts], [*cuts, len(text)])]
     if text.find(b"\\\\'") >= 0:
         return None
     return text.replace(b"\\'", b"\x03").split(b"'")

@@ -13,6 +13,8 @@ Usage:
 Then `typemap.map_column(col, options)` gives the PostgreSQL plan. One model, one set of rules,
 whichever reader built the Column.
 """
+from __future__ import annotations
+
 import re
 from dataclasses import dataclass, field
 

@@ -20,6 +20,8 @@ A rule is TypeRule(name, match, pg_type, converter, why). `match` is a dict (key
 {length}, {precision}, {scale}, {values_len} or a callable(column) -> str.
 User rules (the `type_rules` option) are tried before DEFAULT_RULES.
 """
+from __future__ import annotations
+
 import fnmatch
 import re
 from dataclasses import dataclass, field

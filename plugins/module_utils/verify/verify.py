@@ -466,7 +466,7 @@ def python_row_hash(plan, md5hex, py_values, side):
         return int(md5hex[:bits], 16)
     index = 0 if side.dialect is MY else 1
     parts = [md5hex]
-    for canon, value in zip(plan.py_canon, py_values, strict=True):
+    for canon, value in zip(plan.py_canon, py_values):
         text = canon[index](value)
         parts.append(NULL_MARK if text is None else "v" + text)
     digest = hashlib.md5("|".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
@@ -724,12 +724,12 @@ def _display(value):
 def _display_row(plan, raw):
     if raw is None:
         return None
-    return {c.name: _display(v) for c, v in zip(plan.columns, raw, strict=True)}
+    return {c.name: _display(v) for c, v in zip(plan.columns, raw)}
 
 
 def _key_where(plan, side, raw_key):
     names = plan.x(side, "key_raw")
-    return " AND ".join("%s = %s" % (n, side.literal(v)) for n, v in zip(names, raw_key, strict=True))
+    return " AND ".join("%s = %s" % (n, side.literal(v)) for n, v in zip(names, raw_key))
 
 
 def fetch_row(plan, side, raw_key):
@@ -748,7 +748,7 @@ def fetch_row(plan, side, raw_key):
         value, is_null = row[n + 2 * i], row[n + 2 * i + 1]
         canonical[c.name] = None if int(is_null) else str(_as_text(value))
     index = 0 if side.dialect is MY else 1
-    for c, fns in zip(plan.py_cols, plan.py_canon, strict=True):
+    for c, fns in zip(plan.py_cols, plan.py_canon):
         canonical[c.name] = fns[index](raw[plan.columns.index(c)])
     return raw, canonical
 
@@ -758,7 +758,7 @@ def describe_difference(plan, my, pg, diff):
     if not plan.pk:
         return diff
     raw_key = diff["mysql_key"] or diff["pg_key"]
-    key = {c.name: _display(v) for c, v in zip(plan.pk, raw_key, strict=True)}
+    key = {c.name: _display(v) for c, v in zip(plan.pk, raw_key)}
     entry = {"kind": diff["kind"], "key": key}
     my_row = fetch_row(plan, my, diff["mysql_key"]) if diff["mysql_key"] else None
     pg_row = fetch_row(plan, pg, diff["pg_key"]) if diff["pg_key"] else None
@@ -923,7 +923,7 @@ def _checksum_table(runner, plan, settings, stats, result):
 
     def check(batch):
         nonlocal done
-        for segment, (mine, theirs) in zip(batch, runner.many(run, batch), strict=True):
+        for segment, (mine, theirs) in zip(batch, runner.many(run, batch)):
             if mine is None or theirs is None:
                 suspects.extend(segment)          # a chunk's text was cut: check the segment row by row
             else:
@@ -957,7 +957,7 @@ def _recheck(runner, plan, layout, chunk_ids):
 
     def run(side, group):
         return aggregates(plan, side, layout, _chunk_where(plan, side, layout, group))
-    return [i for group, (mine, theirs) in zip(groups, runner.many(run, groups), strict=True)
+    return [i for group, (mine, theirs) in zip(groups, runner.many(run, groups))
             for i in _differing_chunks(group, mine, theirs)]
 
 
