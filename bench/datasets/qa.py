@@ -49,7 +49,7 @@ _SNIPPETS = (
 def _value_pool(seed):
     """POOL_SIZE float32 texts, gaussian(0, 0.04): like a normalised 1536-dimension embedding."""
     rng = random.Random(seed * 7919 + 1)
-    from ansible_collections.pgshift.mysql.plugins.module_utils.model.embedding_text import float32_texts
+    from ansible_collections.pgshift.mysql.plugins.module_utils.model.float32 import float32_texts
 
     return float32_texts(array("f", [rng.gauss(0.0, 0.04) for _ in range(POOL_SIZE)]))
 

@@ -7,11 +7,8 @@ from decimal import Decimal, getcontext
 from fractions import Fraction
 
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils.model.embedding_text import (
-    _step32,
-    expected_float32,
-    make_converter,
-)
+from ansible_collections.pgshift.mysql.plugins.module_utils.model.embedding_text import make_converter
+from ansible_collections.pgshift.mysql.plugins.module_utils.model.float32 import _step32, expected_float32
 
 pytestmark = pytest.mark.integration
 getcontext().prec = 100

@@ -8,10 +8,10 @@ import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import ValueConversionError
 from ansible_collections.pgshift.mysql.plugins.module_utils.model.embedding_text import (
     detect_embedding,
-    float32_texts,
     make_converter,
     parse_vector_text,
 )
+from ansible_collections.pgshift.mysql.plugins.module_utils.model.float32 import float32_texts
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 

@@ -6,15 +6,19 @@ from fractions import Fraction
 
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import ValueConversionError
-from ansible_collections.pgshift.mysql.plugins.module_utils.model.embedding_text import (
-    _step32,
-    exact_floats,
-    expected_float32,
+from ansible_collections.pgshift.mysql.plugins.module_utils.model.embedding_shapes import (
     fast_array_tokens,
     fast_escaped_object_tokens,
     fast_object_tokens,
+)
+from ansible_collections.pgshift.mysql.plugins.module_utils.model.embedding_text import (
     make_converter,
     parse_vector_text,
+)
+from ansible_collections.pgshift.mysql.plugins.module_utils.model.float32 import (
+    _step32,
+    exact_floats,
+    expected_float32,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st

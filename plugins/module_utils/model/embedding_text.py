@@ -23,30 +23,23 @@ Spec key `text`: "source" (default for vector) or "shortest" (default for halfve
             as the shortest decimal that reads back to it (7, 8 or 9 significant digits; subnormals
             exact but not always shortest), which is what pgvector prints. ~350 ns per value.
 
-Fast path (json_object, json_array, auto; vector with text=source): one compiled regex checks the
-strict JSON shape (numbers that are surely inside float32's range: <= 29 integer digits, positive
-exponent <= 9), a split on '"' checks the keys are exactly "0".."N-1" in order (compared with a
-cached list per dimension), and the number text is passed through: no float is ever built. Any
-other value (keys reordered, NaN/Infinity, strings, nested values, '01', big exponents, ...) goes
-to the careful path (json.loads), which gives the precise error or accepts it, so the fast path
-accepts a subset of what the careful path accepts, with the same vector.
-
-Exactness: values() (used by verify and by text=shortest) rounds decimal text exactly as strtof
-does (expected_float32): decimal -> double -> float32 differs from strtof only when the double
-lands exactly halfway between two float32 values; those few are detected with a bit test and
-decided with the exact decimal (fractions.Fraction).
+The fast path lives in embedding_shapes, float32 exactness in float32.
 """
 import json
 import math
-import re
 import struct
-import sys
 from array import array
-from fractions import Fraction
-from itertools import compress
-from operator import ne
 
 from ..errors import ValueConversionError
+from .embedding_shapes import FAST_TOKENS, fast_array_tokens, fast_escaped_object_tokens, fast_object_tokens
+from .float32 import (
+    exact_floats,
+    exact_json_float,
+    exact_json_int,
+    expected_float32,
+    float32_texts,
+    vector_text,
+)
 from .mysqllexer import unescape_body
 
 FORMATS = ("json_object", "json_array", "auto", "csv", "float32_blob", "mysql_vector")
@@ -54,259 +47,12 @@ TEXT_FORMATS = ("json_object", "json_array", "auto", "csv")   # read from a stri
 TYPES = ("vector", "halfvec")
 MAX_DIMENSIONS = {"vector": 16000, "halfvec": 16000}
 FLOAT16_MAX = 65504.0
+_WHITESPACE = b" \t\r\n"
 TEXT_MODES = ("shortest", "source")
 DEFAULT_TEXT = {"vector": "source", "halfvec": "shortest"}
-_WHITESPACE = b" \t\r\n"
 
-_FMT7 = "%.7g".__mod__
-_FMT8 = "%.8g".__mod__
-_FMT9 = "%.9g".__mod__
 # Bytes a compact JSON number list may hold; anything else goes to the careful path.
 _NUMBER_BYTES = b"0123456789.eE+-, \t\r\n"
-_KEY_CACHE = {}
-
-
-def _keys(n):
-    """['0', '1', ..., 'n-1'] as bytes, cached per dimension count."""
-    keys = _KEY_CACHE.get(n)
-    if keys is None:
-        keys = [str(i).encode() for i in range(n)]
-        _KEY_CACHE[n] = keys
-    return keys
-
-
-# ---------------------------------------------------------------------------------------------
-# float32 text
-
-def float32_texts(values):
-    """Shortest decimal text (<= 9 significant digits) of each float32 in `values` (an array('f')).
-
-    Bulk ladder: every value at 7 digits, the ones that do not read back at 8, the rest at 9
-    (9 digits always round-trip a float32).
-    """
-    texts = list(map(_FMT7, values))
-    back = array("f", map(float, texts))
-    bad = list(compress(range(len(values)), map(ne, values, back)))
-    if bad:
-        wanted = [values[i] for i in bad]
-        retry = list(map(_FMT8, wanted))
-        back = array("f", map(float, retry))
-        for i, text, ok, want in zip(bad, retry, map(ne, wanted, back), wanted):
-            texts[i] = _FMT9(want) if ok else text
-    return texts
-
-
-def vector_text(values):
-    """pgvector text '[v1,v2,...]' of float32 values."""
-    return "[" + ",".join(float32_texts(values)) + "]"
-
-
-# ---------------------------------------------------------------------------------------------
-# decimal text -> float32 exactly as PostgreSQL/pgvector reads it (C strtof: one correct rounding)
-
-FLOAT32_MAX = 3.4028234663852886e38
-_FLOAT32_MIN_NORMAL = 2.0 ** -126
-_TWO_128 = 2.0 ** 128
-# Low 32 bits of a double that lies exactly halfway between two float32 neighbours (normal range):
-# the 29 mantissa bits float32 drops are 1000...0; the 3 bits above them are float32's own.
-_MIDPOINT_LOW_WORDS = frozenset((k << 29) | (1 << 28) for k in range(8))
-_LOW_WORD = 0 if sys.byteorder == "little" else 1
-
-
-def _round32(value):
-    return struct.unpack("f", struct.pack("f", value))[0]
-
-
-def _step32(value, up):
-    """The float32 next to float32 `value` towards +inf (up) or -inf; 2**128 stands for overflow."""
-    if value == 0:
-        return 2.0 ** -149 if up else -(2.0 ** -149)
-    bits = struct.unpack("<I", struct.pack("<f", value))[0]
-    bits += 1 if up == (value > 0) else -1
-    if bits & 0x7F800000 == 0x7F800000:
-        return math.copysign(_TWO_128, value)
-    return struct.unpack("<f", struct.pack("<I", bits))[0]
-
-
-def expected_float32(text):
-    """The float32 PostgreSQL stores for the decimal `text` in '[...]'::vector (pgvector uses strtof).
-
-    float32(float(text)) rounds twice (decimal -> double -> float32) and differs from strtof's single
-    rounding when the double lands exactly halfway between two float32 values while the decimal
-    does not: then the exact decimal decides. Returns inf when strtof overflows (pgvector refuses it).
-    """
-    if isinstance(text, (bytes, bytearray)):
-        text = text.decode("ascii")
-    double = float(text)
-    if not math.isfinite(double):
-        return double
-    try:
-        near = _round32(double)
-    except OverflowError:
-        near = math.copysign(_TWO_128, double)
-    if near == double:
-        return near
-    other = (math.copysign(FLOAT32_MAX, double) if abs(near) == _TWO_128
-             else _step32(near, double > near))
-    if near + other != 2 * double:     # not a midpoint: double rounding is harmless
-        return _finite32(near)
-    exact = Fraction(text.strip())
-    if exact == double:                # a true tie: round half to even, as struct.pack does
-        return _finite32(near)
-    return _finite32(other if (exact > double) == (other > double) else near)
-
-
-def _finite32(value):
-    return math.copysign(math.inf, value) if abs(value) == _TWO_128 else value
-
-
-def _midpoint_candidates(doubles):
-    """Indexes whose double rounding to float32 may differ from strtof (cheap C-level prefilter)."""
-    low = array("I", array("d", doubles).tobytes())[_LOW_WORD::2]
-    tiny = min(map(abs, doubles)) < _FLOAT32_MIN_NORMAL   # float32 subnormals: other bit layout
-    if _MIDPOINT_LOW_WORDS.isdisjoint(low) and not tiny:
-        return []
-    return [i for i, (d, w) in enumerate(zip(doubles, low))
-            if w & 0x1FFFFFFF == 0x10000000 or (d and abs(d) < _FLOAT32_MIN_NORMAL)]
-
-
-def exact_floats(texts):
-    """Decimal texts -> list of doubles that float32 rounding turns into strtof's float32 values.
-
-    Raises ValueError for a text float() refuses.
-    """
-    doubles = list(map(float, texts))
-    if doubles:
-        for i in _midpoint_candidates(doubles):
-            if math.isfinite(doubles[i]):
-                fixed = expected_float32(texts[i])
-                doubles[i] = fixed if math.isfinite(fixed) else doubles[i]
-    return doubles
-
-
-def _exact_json_float(text):
-    """json.loads parse_float: the double float32 rounding turns into strtof's value."""
-    double = float(text)
-    if double and math.isfinite(double) and (abs(double) < _FLOAT32_MIN_NORMAL or _is_midpoint(double)):
-        fixed = expected_float32(text)
-        return fixed if math.isfinite(fixed) else double
-    return double
-
-
-def _exact_json_int(text):
-    """json.loads parse_int: ints beyond 2**53 would round twice through a double."""
-    value = int(text)
-    if abs(value) <= 2 ** 53:
-        return value
-    fixed = expected_float32(text)
-    return fixed if math.isfinite(fixed) else value
-
-
-def _is_midpoint(double):
-    return (struct.unpack("<Q", struct.pack("<d", double))[0] & 0x1FFFFFFF) == 0x10000000
-
-
-# ---------------------------------------------------------------------------------------------
-# fast path: strict JSON shape checked by one compiled regex, number text kept as is
-
-# Possessive quantifiers (*+ ++ ?+ {m,n}+) spare the shapes any backtracking on Python 3.11+; older
-# Pythons (managed hosts with 3.9/3.10) get the same shapes greedy, which match the same texts here
-# (what follows each quantified part can never be what it repeats), only slower.
-POSSESSIVE = sys.version_info >= (3, 11)
-
-
-def _compile(pattern):
-    return re.compile(pattern if POSSESSIVE else re.sub(rb"(?<=[*+?}])\+", b"", pattern))
-
-
-_WS = rb"[ \t\n\r]*+"
-# A strict JSON number that is surely inside float32's range (< 1e38): at most 29 integer digits and
-# a positive exponent of at most 9. Bigger ones are valid JSON too but go to the careful path,
-# which checks the range exactly, so the fast path needs no range test at all. Every shape below
-# wants a delimiter right after a number, so '01', 30 digits or 'e10' fail there (no lookahead:
-# possessive quantifiers never give back a digit). Without an exponent part the regex runs 2.5x
-# faster, so each shape is tried without one first.
-_PLAIN_NUMBER = rb"-?+(?:0|[1-9][0-9]{0,28}+)(?:\.[0-9]++)?+"
-_JSON_NUMBER = _PLAIN_NUMBER + rb"(?:[eE](?:-[0-9]++|\+?+0*+[0-9]))?+"
-
-
-def _object_shape(pair, comma, ws=b""):
-    return _compile(ws + rb"\{" + ws + pair + rb"(?:" + comma + pair + rb")*+\}" + ws)
-
-
-def _array_shape(number, comma, ws=b""):
-    return _compile(ws + rb"\[" + ws + number + ws + rb"(?:" + comma + ws + number + ws + rb")*+\]" + ws)
-
-
-def _both_numbers(make):
-    """(shape with plain numbers, shape allowing exponents), for make(number) -> compiled shape."""
-    return make(_PLAIN_NUMBER), make(_JSON_NUMBER)
-
-
-# Tried in order: compact (the guide's LONGTEXT), MySQL JSON / json.dumps spacing, then any
-# whitespace; each fails at its first pair on the other spellings, so trying costs little.
-_OBJECT_SHAPES = (
-    *_both_numbers(lambda num: _object_shape(rb'"[0-9]++":' + num, rb",")),
-    _object_shape(rb'"[0-9]++": ' + _JSON_NUMBER, rb", "),
-    _object_shape(rb'"[0-9]++"' + _WS + rb":" + _WS + _JSON_NUMBER + _WS, rb"," + _WS, _WS),
-)
-# The compact object as mysqldump writes it inside a string literal: {\"0\":v0,\"1\":v1,...}
-_ESCAPED_OBJECT_SHAPES = _both_numbers(lambda num: _object_shape(rb'\\"[0-9]++\\":' + num, rb","))
-_ARRAY_SHAPES = (
-    *_both_numbers(lambda num: _array_shape(num, rb",")),
-    _array_shape(_JSON_NUMBER, rb", "),
-    _array_shape(_JSON_NUMBER, rb",", _WS),
-)
-_STRIP = b" \t\r\n:"
-
-
-def _any_fullmatch(patterns, data):
-    """patterns[0] is the plain-number shape: skipped when the text has an exponent (it would fail
-    there, after scanning up to it)."""
-    if b"e" in data or b"E" in data:
-        patterns = patterns[1:]
-    return any(p.fullmatch(data) is not None for p in patterns)
-
-
-def fast_object_tokens(data):
-    """b'{"0":v0,"1":v1,...}' with keys exactly "0".."N-1" in order -> b'v0,v1,...', else None."""
-    if not _any_fullmatch(_OBJECT_SHAPES, data):
-        return None
-    pieces = data.split(b'"')
-    n = len(pieces) // 2
-    if pieces[1::2] != _keys(n):
-        return None
-    return b"".join(pieces[2::2]).translate(None, _STRIP)[:-1]
-
-
-def fast_escaped_object_tokens(data):
-    """fast_object_tokens for the text still escaped as in the dump ({\\"0\\":v0,...}): saves undoing
-    thousands of \\" escapes first."""
-    if not _any_fullmatch(_ESCAPED_OBJECT_SHAPES, data):
-        return None
-    pieces = data.split(b'\\"')
-    if pieces[1::2] != _keys(len(pieces) // 2):
-        return None
-    return b"".join(pieces[2::2]).translate(None, b":")[:-1]
-
-
-def fast_array_tokens(data):
-    """b'[v0,v1,...]' of strict JSON numbers -> b'v0,v1,...', else None."""
-    if not _any_fullmatch(_ARRAY_SHAPES, data):
-        return None
-    return data.translate(None, _WHITESPACE)[1:-1]
-
-
-def fast_auto_tokens(data):
-    head = data.lstrip()[:1]
-    if head == b"{":
-        return fast_object_tokens(data)
-    return fast_array_tokens(data) if head == b"[" else None
-
-
-FAST_TOKENS = {"json_object": fast_object_tokens, "json_array": fast_array_tokens, "auto": fast_auto_tokens}
-
-
 # ---------------------------------------------------------------------------------------------
 # parsing: each returns a list of Python numbers (or raises ValueConversionError)
 
@@ -358,7 +104,7 @@ def _floats_from_numbers_text(body):
 def _json_load(data):
     try:
         return json.loads(data, parse_constant=_keep_constant, object_pairs_hook=_pairs,
-                          parse_float=_exact_json_float, parse_int=_exact_json_int)
+                          parse_float=exact_json_float, parse_int=exact_json_int)
     except ValueError as err:
         raise ValueConversionError("not valid JSON (%s)" % err) from None
     except RecursionError:
@@ -555,7 +301,7 @@ def to_float16(arr, fmt):
     except OverflowError:
         index = next(i for i, v in enumerate(arr) if abs(v) > FLOAT16_MAX)
         raise ValueConversionError("value at %s (%s) is out of halfvec range (+-%g)" % (
-            _label(fmt, index), _FMT9(arr[index]), FLOAT16_MAX)) from None
+            _label(fmt, index), "%.9g" % arr[index], FLOAT16_MAX)) from None
     return array("f", struct.unpack("<%de" % n, packed))
 
 
