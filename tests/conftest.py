@@ -92,3 +92,26 @@ def pg_db(pg_connect):
         with conn.cursor() as cur:
             cur.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
         conn.close()
+
+
+@pytest.fixture
+def new_pg_database(pg_connect):
+    """A factory of fresh PostgreSQL databases (more than pg_db's one), all dropped afterwards."""
+    made = []
+
+    def make():
+        name = _unique("t")
+        conn = pg_connect()
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute('CREATE DATABASE "%s"' % name)
+        conn.close()
+        made.append(name)
+        return name
+    yield make
+    conn = pg_connect()
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for name in made:
+            cur.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+    conn.close()

@@ -11,8 +11,8 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform impor
     run_transform,
 )
 from ansible_collections.pgshift.mysql.plugins.module_utils.load.loader import load
-from test_live_copy import params_for, run_live_copy
-from test_pg_load_e2e import _dump
+from both_readers import READERS, migrate
+from test_live_copy import params_for
 
 pytestmark = pytest.mark.integration
 
@@ -42,17 +42,12 @@ def _refused(cur, sql):
     return False
 
 
-@pytest.mark.parametrize("path", ["dump", "live"])
+@pytest.mark.parametrize("path", READERS)
 def test_checks_defaults_and_generated_columns_work_in_postgresql(path, lab, mysql_db, mysql_connect,  # noqa: PLR0917
                                                                   pg_db, pg_connect, tmp_path):
     _source(mysql_connect, mysql_db)
     dest = tmp_path / "m"
-    if path == "dump":
-        _dump(mysql_db, str(tmp_path / "d.sql"))
-        run_transform(TransformOptions(src=str(tmp_path / "d.sql"), dest=str(dest), default_schema=mysql_db))
-        load(params_for(lab, pg_db), str(dest), jobs=2)
-    else:
-        run_live_copy(params_for(lab, pg_db), [mysql_db], dest)
+    migrate(path, lab, mysql_db, pg_db, dest)
     manifest = json.loads((dest / "manifest.json").read_text())
     warnings = " ".join(manifest["tables"][0]["warnings"])
     assert "not translated" not in warnings, warnings

@@ -9,14 +9,8 @@ import json
 import os
 
 import pytest
-from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform import (
-    TransformOptions,
-    run_transform,
-)
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.load.loader import load
-from test_live_copy import params_for, run_live_copy
-from test_pg_load_e2e import _dump
+from both_readers import READERS, migrate
 
 pytestmark = pytest.mark.integration
 
@@ -72,17 +66,12 @@ def _assert_apart(counts, columns, fks, manifest):
     assert "system column" in warnings and "at most 63 bytes" in warnings
 
 
-@pytest.mark.parametrize("path", ["dump", "live"])
+@pytest.mark.parametrize("path", READERS)
 def test_long_and_system_names_keep_every_row(path, lab, mysql_db, mysql_connect, pg_db,  # noqa: PLR0917
                                               pg_connect, tmp_path):
     _create_long_names(mysql_connect, mysql_db)
     dest = tmp_path / "m"
-    if path == "dump":
-        _dump(mysql_db, str(tmp_path / "d.sql"))
-        run_transform(TransformOptions(src=str(tmp_path / "d.sql"), dest=str(dest), default_schema=mysql_db))
-        load(params_for(lab, pg_db), str(dest), jobs=2)
-    else:
-        run_live_copy(params_for(lab, pg_db), [mysql_db], dest)
+    migrate(path, lab, mysql_db, pg_db, dest)
     manifest = json.loads((dest / "manifest.json").read_text())
     _assert_apart(*_pg_rows(pg_connect, pg_db, mysql_db), manifest)
 
@@ -97,23 +86,18 @@ def _create_case_twins(mysql_connect, db):
     conn.close()
 
 
-@pytest.mark.parametrize("path", ["dump", "live"])
+@pytest.mark.parametrize("path", READERS)
 def test_tables_that_lower_case_would_merge_are_refused(path, lab, mysql_db, mysql_connect,  # noqa: PLR0917
                                                         pg_db, tmp_path):
     _create_case_twins(mysql_connect, mysql_db)
     merged = r"tables '.*Foo' and '.*foo' of PostgreSQL schema .* both become 'foo'"
     with pytest.raises(MigrationError, match=merged):
-        if path == "dump":
-            _dump(mysql_db, str(tmp_path / "d.sql"))
-            run_transform(TransformOptions(src=str(tmp_path / "d.sql"), dest=str(tmp_path / "m"),
-                                           default_schema=mysql_db, identifier_case="lower"))
-        else:
-            run_live_copy(params_for(lab, pg_db), [mysql_db], tmp_path / "m", identifier_case="lower")
+        migrate(path, lab, mysql_db, pg_db, tmp_path / "m", identifier_case="lower")
     assert not os.path.exists(tmp_path / "m" / "manifest.json") or \
         not json.loads((tmp_path / "m" / "manifest.json").read_text())["complete"]
 
 
-@pytest.mark.parametrize("path", ["dump", "live"])
+@pytest.mark.parametrize("path", READERS)
 def test_embedding_spec_naming_no_column_is_refused(path, lab, mysql_db, mysql_connect,  # noqa: PLR0917
                                                     pg_db, tmp_path):
     conn = mysql_connect(mysql_db)
@@ -123,9 +107,4 @@ def test_embedding_spec_naming_no_column_is_refused(path, lab, mysql_db, mysql_c
     conn.close()
     specs = [{"table": "doc", "column": "embeddings", "dimensions": 2}]
     with pytest.raises(MigrationError, match=r"embeddings: no column doc\.embeddings"):
-        if path == "dump":
-            _dump(mysql_db, str(tmp_path / "d.sql"))
-            run_transform(TransformOptions(src=str(tmp_path / "d.sql"), dest=str(tmp_path / "m"),
-                                           default_schema=mysql_db, embeddings=specs))
-        else:
-            run_live_copy(params_for(lab, pg_db), [mysql_db], tmp_path / "m", embeddings=specs)
+        migrate(path, lab, mysql_db, pg_db, tmp_path / "m", embeddings=specs)

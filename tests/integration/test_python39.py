@@ -106,23 +106,13 @@ def _files(dest):
 
 
 def test_modules_run_on_python39_and_write_the_same_bytes(lab, mysql_db, mysql_connect, pg_connect,  # noqa: PLR0917
-                                                         pg_db, tmp_path):
+                                                         pg_db, new_pg_database, tmp_path):
     _source(mysql_connect, mysql_db)
     dump = tmp_path / "d.sql"
     _dump(mysql_db, str(dump))
-    other_db = "%s_311" % pg_db
-    admin = pg_connect()
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute('CREATE DATABASE "%s"' % other_db)
-    try:
-        _run(lab, PY39, dump, tmp_path / "m39", db=mysql_db, pg_db=pg_db, tmp_path=tmp_path)
-        controller = os.path.join(ROOT, ".venv", "bin", "python")
-        _run(lab, controller, dump, tmp_path / "m311", db=mysql_db, pg_db=other_db, tmp_path=tmp_path)
-    finally:
-        with admin.cursor() as cur:
-            cur.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % other_db)
-        admin.close()
+    _run(lab, PY39, dump, tmp_path / "m39", db=mysql_db, pg_db=pg_db, tmp_path=tmp_path)
+    controller = os.path.join(ROOT, ".venv", "bin", "python")
+    _run(lab, controller, dump, tmp_path / "m311", db=mysql_db, pg_db=new_pg_database(), tmp_path=tmp_path)
     assert _files(tmp_path / "m39") == _files(tmp_path / "m311")
     conn = pg_connect(pg_db)
     with conn.cursor() as cur:

@@ -4,7 +4,6 @@ give the same files for the same database, and psql replays them into an empty d
 leave out CREATE EXTENSION vector."""
 import os
 import subprocess
-import uuid
 
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform import (
@@ -39,30 +38,8 @@ def _psql(lab, database, path):
                           env=env, capture_output=True, text=True, check=False)
 
 
-@pytest.fixture
-def empty_pg(pg_connect):
-    made = []
-
-    def make():
-        name = "t_sql_%s" % uuid.uuid4().hex[:10]
-        conn = pg_connect()
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute('CREATE DATABASE "%s"' % name)
-        conn.close()
-        made.append(name)
-        return name
-    yield make
-    conn = pg_connect()
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        for name in made:
-            cur.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
-    conn.close()
-
-
 def test_both_paths_write_the_same_files_and_psql_replays_them(lab, mysql_db, mysql_connect, pg_db,  # noqa: PLR0917
-                                                                empty_pg, tmp_path):
+                                                                new_pg_database, tmp_path):
     _two_tables(mysql_connect, mysql_db)
     _dump(mysql_db, str(tmp_path / "d.sql"))
     run_transform(TransformOptions(src=str(tmp_path / "d.sql"), dest=str(tmp_path / "dump"),
@@ -74,7 +51,7 @@ def test_both_paths_write_the_same_files_and_psql_replays_them(lab, mysql_db, my
     assert post.index("b_doc_pkey") < post.index("a_chunk_doc")
     assert "CREATE EXTENSION IF NOT EXISTS vector;" in (tmp_path / "live" / "pre-data.sql").read_text()
     for reader in ("dump", "live"):
-        target = empty_pg()
+        target = new_pg_database()
         for name in ("pre-data.sql", "post-data.sql"):
             run = _psql(lab, target, tmp_path / reader / name)
             assert run.returncode == 0, (reader, name, run.stderr)

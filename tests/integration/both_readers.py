@@ -1,0 +1,22 @@
+"""One MariaDB database into PostgreSQL by either reader, for tests that hold both to the same result."""
+from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform import (
+    TransformOptions,
+    run_transform,
+)
+from ansible_collections.pgshift.mysql.plugins.module_utils.load.loader import load
+from test_live_copy import params_for, run_live_copy
+from test_pg_load_e2e import _dump
+
+READERS = ["dump", "live"]
+
+
+def migrate(reader, lab, mysql_db, pg_db, dest, **options):
+    """mariadb-dump + transform + load (reader 'dump') or live_copy ('live') of mysql_db into pg_db;
+    options are the engines' shared options (embeddings, identifier_case, ...)."""
+    if reader == "dump":
+        dump = str(dest) + ".sql"
+        _dump(mysql_db, dump)
+        run_transform(TransformOptions(src=dump, dest=str(dest), default_schema=mysql_db, **options))
+        load(params_for(lab, pg_db), str(dest), jobs=2)
+    else:
+        run_live_copy(params_for(lab, pg_db), [mysql_db], dest, **options)
