@@ -24,3 +24,15 @@ class ConnectionFailed(MigrationError):
 
 class VerificationFailed(MigrationError):
     """Source and target differ."""
+
+
+class LargeValueError(MigrationError):
+    """A value could not be read whole (MySQL's max_allowed_packet, or a raw read of big values failed)."""
+
+
+class ExtensionMissing(MigrationError):
+    """A PostgreSQL extension the plan needs (pgvector) is absent and the user may not create it."""
+
+
+class PlanChanged(MigrationError):
+    """A rerun's plan differs from the one that loaded the target's tables."""
