@@ -490,6 +490,7 @@ class LiveLoad(PgLoad):
         self._alive = len(readers)
         for r in readers:
             self.readers.put(r)
+        self._readers = readers
         try:
             self._run_units(todo)
         except BaseException:
@@ -498,11 +499,13 @@ class LiveLoad(PgLoad):
         finally:
             self._close_readers(readers)
 
-    def _kill_queries(self, readers):
-        """KILL QUERY every reader session (client and raw) from a fresh connection, then end the
-        clients: a query the server is still running would otherwise outlive the copy."""
-        ids = [r.connection_id for r in readers if r.connection_id]
-        ids += [r.raw.connection_id for r in readers if r.raw is not None]
+    def _kill_queries(self, readers, end=True):
+        """KILL QUERY every busy reader session (client and raw) from a fresh connection, and with end
+        the clients too: a query the server still runs (a big COUNT, a long scan) would outlive the
+        copy, and reading its result to the end could take as long."""
+        busy = [r for r in readers if r.busy or (r.raw is not None and r.raw.cursor is not None)]
+        ids = [r.connection_id for r in busy if r.connection_id]
+        ids += [r.raw.connection_id for r in busy if r.raw is not None]
         try:
             control = mysql_connect(self.live_opts["mysql_params"])
         except MigrationError:
@@ -515,7 +518,7 @@ class LiveLoad(PgLoad):
         finally:
             if control is not None:
                 control.close()
-            for r in readers:
+            for r in readers if end else ():
                 r.kill()
 
     def _close_readers(self, readers):
@@ -549,6 +552,8 @@ class LiveLoad(PgLoad):
             self._give_back(reader)
 
     def _give_back(self, reader):
+        if reader.busy and reader.proc.poll() is None:
+            reader.kill()   # left mid-result by a failure: its session is of no further use
         if reader.proc.poll() is None:
             self.readers.put(reader)
         else:
@@ -620,22 +625,18 @@ class LiveLoad(PgLoad):
                 nbytes = source.nbytes
             except psycopg2.Error as err:
                 conn.rollback()
-                if marked is not None:
-                    marked.drain()
-                reader.drain()
-                if not is_row_error(err):
+                if not is_row_error(err):   # no drain: the server's query is KILLed (_kill_queries)
                     raise LoadError("live copy %s%s: COPY failed: %s"
                                     % (task.key, part.label and " " + part.label,
                                        describe_pg_error(err))) from None
+                if marked is not None:
+                    marked.drain()
+                reader.drain()
                 self.say("%s: COPY refused a row (%s); re-reading %s to isolate it"
                          % (task.key, err.pgcode, part.label or "the table"))
                 rows, pycols, nbytes = self._isolate(cur, task, reader, rejects=rejects, part=part)
             except MigrationError:
-                conn.rollback()
-                if marked is not None:
-                    marked.drain()
-                if reader.busy and reader.proc.poll() is None:
-                    reader.drain()
+                conn.rollback()   # the run fails: the reader's query is KILLed, not read to its end
                 raise
             finally:
                 rejects.close()
@@ -903,6 +904,7 @@ class LiveLoad(PgLoad):
                     with self._lock:
                         if self._first_error is None:
                             self._first_error = future.exception()
+                            self._kill_queries(self._readers, end=False)   # the other parts stop now
                             for other in self._futures:
                                 other.cancel()
             with self._lock:

@@ -141,10 +141,15 @@ class RawReader:
         return extra is None
 
     def drain(self):
-        """Read away what is left of the current query (a failed part), keeping the session."""
+        """Read away what is left of the current query (a failed part), keeping the session; a
+        session that cannot is closed (the part's error is the one to report)."""
         if self.cursor is not None:
             cursor, self.cursor = self.cursor, None
-            self._call(cursor.close)
+            try:
+                cursor.close()
+            except Exception:  # noqa: BLE001 - see the docstring
+                _forget_result(cursor)
+                self.close()
 
     def warnings(self):
         with self.conn.cursor() as cur:
@@ -153,6 +158,9 @@ class RawReader:
                     for r in cur.fetchall()]
 
     def close(self):
+        if self.cursor is not None:       # unread rows: let the socket go without reading them
+            _forget_result(self.cursor)
+            self.cursor = None
         with contextlib.suppress(Exception):  # a dead session is closed already
             self.conn.close()
 
@@ -162,8 +170,16 @@ class RawReader:
         try:
             return fn(*args)
         except pymysql.err.MySQLError as err:
-            self.cursor = None
             raise LargeValueError("%s (raw reads) failed: %s" % (self.name, err.args[-1])) from None
+
+
+def _forget_result(cursor):
+    """An unbuffered result left unread: PyMySQL would read it on garbage collection (from a socket
+    closed by then)."""
+    result = getattr(cursor, "_result", None)
+    if result is not None:
+        result.unbuffered_active = False
+    cursor._result = None
 
 
 class MarkedRows:
