@@ -64,7 +64,8 @@ def private_mariadb():
         root.close()
         cnf = os.path.join(base, "my.cnf")
         with os.fdopen(os.open(cnf, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-            f.write("[client]\nhost=127.0.0.1\nport=%d\nuser=pgshift\npassword=%s\n" % (port, PRIVATE_PASSWORD))
+            f.write("[client]\nhost=127.0.0.1\nport=%d\nuser=pgshift\npassword=%s\n"
+                    % (port, PRIVATE_PASSWORD))
 
         def connect(db=None):
             return pymysql.connect(host="127.0.0.1", port=port, user="pgshift", password=PRIVATE_PASSWORD,

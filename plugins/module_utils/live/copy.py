@@ -55,6 +55,7 @@ import hashlib
 import json
 import os
 import queue
+import re
 import time
 
 from .. import manifest as mf
@@ -264,12 +265,20 @@ def build_plan(cur, opts, flavor):
 # AUTO_INCREMENT), and a rerun must still recognise the tables it copied.
 NOT_PLAN = ("rows", "bytes", "rejected", "warnings", "auto_increment", "binlog")
 PLAN_OPTIONS = ("zero_date", "nul_bytes", "invalid_utf8", "identifier_case", "schema_mode")
+_IDENTITY_START = re.compile(r" \(START WITH \d+\)")   # AUTO_INCREMENT again; sequence_reset sets it
+
+
+def plan_view(entry):
+    """A manifest entry as far as it is the plan (what two runs must share to resume)."""
+    view = {k: v for k, v in entry.items() if k not in NOT_PLAN}
+    view["create_sql"] = _IDENTITY_START.sub("", view.get("create_sql") or "")
+    return view
 
 
 def plan_identity(source, planned, opts):
     """A digest of what the copy produces (not of when it ran): the resume key in pgshift_state."""
     stable = {"source": {k: source.get(k) for k in ("host", "port", "databases")},
-              "tables": [{k: v for k, v in t.entry.items() if k not in NOT_PLAN} for t in planned],
+              "tables": [plan_view(t.entry) for t in planned],
               "options": {k: opts.get(k) for k in PLAN_OPTIONS}}
     text = json.dumps(stable, sort_keys=True, default=str)
     return "live-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -297,8 +306,9 @@ def plan_differences(previous, manifest):
     changes += ["table %s removed" % k for k in old if k not in new]
     for key in (k for k in new if k in old):
         parts = _column_changes(old[key], new[key])
+        before, after = plan_view(old[key]), plan_view(new[key])
         parts += ["%s changed" % f for f in ("primary_key", "create_sql", "post_data")
-                  if not parts and old[key].get(f) != new[key].get(f)]
+                  if not parts and before.get(f) != after.get(f)]
         changes += ["%s: %s" % (key, p) for p in parts]
     return changes[:8]
 
@@ -625,6 +635,8 @@ class LiveLoad(PgLoad):
                 nbytes = source.nbytes
             except psycopg2.Error as err:
                 conn.rollback()
+                if marked is not None and marked.failure is not None:
+                    raise marked.failure from None
                 if not is_row_error(err):   # no drain: the server's query is KILLed (_kill_queries)
                     raise LoadError("live copy %s%s: COPY failed: %s"
                                     % (task.key, part.label and " " + part.label,
@@ -1077,9 +1089,10 @@ def _finish_manifest(dest, manifest, loader, result, previous):
                     % ", ".join(sorted(k for k, p in positions.items() if not p)))
             result["warnings"].append(note)
     skipped = [k for k, f in result["tables"].items() if f.get("action") == "skip"]
-    if skipped and loader.snapshot_info:
-        note = ("%d table(s) were copied by an earlier live_copy run (an earlier snapshot, its position in"
-                " the manifest's tables[].binlog): %s" % (len(skipped), ", ".join(sorted(skipped))))
+    if skipped:
+        note = ("%d table(s) were copied by an earlier live_copy run and kept as of its snapshot (position"
+                " in the manifest's tables[].binlog; later writes are for a catch-up from there, or set"
+                " if_exists: truncate to copy them again): %s" % (len(skipped), ", ".join(sorted(skipped))))
         result["warnings"].append(note)
         manifest["warnings"].append(note)
     manifest["warnings"] = sorted(set(manifest["warnings"] + result["warnings"]))

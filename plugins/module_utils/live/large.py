@@ -195,9 +195,17 @@ class MarkedRows:
         self.pending = collections.deque()
         self.nbytes = 0
         self.large_rows = 0
+        self.failure = None   # the error raised in read(): psycopg2 reports it only as text
         self._started = False
 
     def read(self, size=-1):
+        try:
+            return self._read(size)
+        except LargeValueError as err:
+            self.failure = err
+            raise
+
+    def _read(self, size):
         while True:
             piece = self._next_pending()
             if piece is not None:
