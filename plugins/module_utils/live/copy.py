@@ -95,6 +95,7 @@ from .session import ReaderFailed
 from .snapshot import MODES, open_snapshot
 
 ZERO_DATE_FIXED = ("error", "null")
+LOSS_WARNINGS = ("1301",)   # ER_WARN_ALLOWED_PACKET_OVERFLOWED: the function's result became NULL
 NUL_BYTES = ("error", "strip")
 INVALID_UTF8 = ("error", "replace")
 
@@ -696,17 +697,27 @@ class LiveLoad(PgLoad):
         return " (row key: %s)" % ", ".join("%s=%s" % (k, fields[names.index(k)]) for k in key)
 
     def _check_warnings(self, conn, task, reader, part):
-        """MySQL's warnings of the part's SELECTs (a changed or NULLed value is only a warning there):
-        any warning fails the part, naming it; the marker lines (live.large) name the row."""
-        found = [w for w in reader.query_rows("SHOW WARNINGS") if w and w[0] != "Note"]
+        """MySQL's warnings of the part's SELECTs: a value past max_allowed_packet (1301, a NULL that
+        the marker lines already name by key) fails the part; any other (a character with no utf8mb4
+        form sent as '?', see README Known limits) is reported, never dropped."""
+        found = [w for w in reader.query_rows("SHOW WARNINGS") if len(w) >= 3 and w[0] != "Note"]
         if reader.raw is not None:
-            found += [list(w) for w in reader.raw.warnings() if w and w[0] != "Note"]
-        if found:
+            found += [list(w) for w in reader.raw.warnings() if len(w) >= 3 and w[0] != "Note"]
+        if not found:
+            return
+        label = " " + part.label if part.label else ""
+        lost = [w for w in found if w[1] in LOSS_WARNINGS or w[0] == "Error"]
+        if lost:
             conn.rollback()
-            label = " " + part.label if part.label else ""
             raise LargeValueError("live copy %s%s: MySQL warned while reading the rows: %s (%s)%s"
-                                  % (task.key, label, found[0][-1], found[0][1],
+                                  % (task.key, label, lost[0][2], lost[0][1],
                                      " and %d more warning(s)" % (len(found) - 1) if len(found) > 1 else ""))
+        note = ("%s%s: MySQL warned while reading the rows: %s (%s)%s; migration_verify names the values"
+                % (task.key, label, found[0][2], found[0][1],
+                   " and %d more warning(s)" % (len(found) - 1) if len(found) > 1 else ""))
+        with self._lock:
+            self.warnings.append(note)
+            task.entry["warnings"].append(note)
 
     def _verify_count(self, conn, task, reader, rows, refused, *, part=None):
         t = task.live.table
