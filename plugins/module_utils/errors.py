@@ -69,7 +69,19 @@ class RowRefused(ValueConversionError):
     """A value refused under policy error: the message names table, row key, column and reason."""
 
 
+class LargeValueError(MigrationError):
+    """A value could not be read whole (MySQL's max_allowed_packet, or a raw read of big values failed)."""
+
+
+class PlanChanged(MigrationError):
+    """A rerun's plan differs from the one that loaded the target's tables."""
+
+
 # -- load, verify, finish ---------------------------------------------------------------------------
+
+class ExtensionMissing(MigrationError):
+    """A PostgreSQL extension the plan needs (pgvector) is absent and the user may not create it."""
+
 
 class LoadError(MigrationError):
     """The load into PostgreSQL failed (a statement, a table's COPY, the resume state)."""

@@ -14,8 +14,11 @@ description:
     which a bounded-memory filter converts on those columns only.
   - "Consistency: every reader session sees one snapshot. With O(snapshot=lock), C(FLUSH TABLES WITH READ
     LOCK) is held only while each reader runs C(START TRANSACTION WITH CONSISTENT SNAPSHOT) (milliseconds),
-    and the binary log position of that snapshot is recorded in the manifest (C(source.binlog)) for a
-    later catch-up. With O(snapshot=read_only) MySQL must already be read-only (cutover)."
+    and the binary log position of that snapshot is recorded in the manifest for a later catch-up: per
+    table the position its rows reflect (C(tables[].binlog)), and the earliest of them (C(source.binlog)).
+    A rerun resumes a half-copied table only in a snapshot at the same position; otherwise it copies the
+    table whole again, so no table mixes two snapshots. With O(snapshot=read_only) MySQL must already be
+    read-only (cutover)."
   - "Same artefacts as M(pgshift.mysql.pg_load): C(<dest>/manifest.json) (C(source.kind=live)),
     C(pre-data.sql), C(post-data.sql), C(load-state.json), C(rejects/); the same per-table transaction
     and resume record in C(pgshift_state); the same post-data handling (indexes in parallel, FKs
@@ -122,6 +125,14 @@ options:
       - C(0) copies every table whole, in one COPY FREEZE transaction.
     type: int
     default: 1000000
+  large_value_bytes:
+    description:
+      - A row whose TEXT, BLOB, JSON and long VARCHAR columns together hold more bytes than this is read
+        raw through a second session of the same snapshot and escaped for COPY on the runner, not by
+        MySQL (whose escaping is quadratic in the value's size, and whose string functions return NULL
+        past C(max_allowed_packet)). Capped at a quarter of the server's C(max_allowed_packet).
+    type: int
+    default: 16384
   ignore_columns:
     description:
       - With O(schema_mode=existing), MySQL columns (C(column) or C(table.column)) allowed to have no column
@@ -206,7 +217,8 @@ rejected:
   returned: always
   type: int
 binlog:
-  description: Binary log position of the snapshot (C(file), C(position), C(gtid)), or null.
+  description: Binary log position (C(file), C(position), C(gtid)) valid for every table (the earliest of
+    the tables' own positions in the manifest's C(tables[].binlog)), or null.
   returned: when not in check mode
   type: dict
 snapshot:
@@ -270,6 +282,7 @@ ARGUMENT_SPEC = dict(
     embeddings={"type": "list", "elements": "dict"},
     snapshot={"type": "str", "default": "lock", "choices": ["lock", "read_only", "none"]},
     chunk_rows={"type": "int", "default": 1000000},
+    large_value_bytes={"type": "int", "default": 16384},
     ignore_columns={"type": "list", "elements": "str"},
     post_data={"type": "bool", "default": True},
     maintenance_work_mem={"type": "str", "default": "512MB"},
@@ -279,7 +292,8 @@ ARGUMENT_SPEC = dict(
 ENGINE_OPTIONS = ("databases", "dest", "schema_map", "schema_mode", "identifier_case", "type_rules",
                   "strict_types", "include_tables", "exclude_tables", "jobs", "if_exists", "max_rejects",
                   "zero_date", "invalid_utf8", "nul_bytes", "embeddings", "snapshot", "chunk_rows",
-                  "post_data", "maintenance_work_mem", "mysql_client", "ignore_columns")
+                  "post_data", "maintenance_work_mem", "mysql_client", "ignore_columns",
+                  "large_value_bytes")
 
 
 def main():

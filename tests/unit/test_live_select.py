@@ -64,8 +64,8 @@ def test_select_puts_python_columns_last_and_counts_policies():
             SelectColumn("d", "date", "date")]
     assert [c.source_name for c in ordered_columns(cols)] == ["id", "d", "g", "e"]
     sql = build_select("db", "t`x", cols, where="`id` > 3")
-    assert sql.startswith("SELECT CONCAT_WS('\\t', `id`, ")
-    assert sql.endswith("FROM `db`.`t``x` WHERE `id` > 3")
+    assert sql.startswith("SELECT IFNULL(CONCAT(`id`, '\\t', IF(`d` IS NULL, '\\\\N', `d`), ")
+    assert sql.endswith("CONCAT('\\\\E')) FROM `db`.`t``x` WHERE `id` > 3")
     assert "HEX(`g`)" in sql
     count_sql, labels = policy_count_select("db", "t", cols, Policies(zero_date="null"))
     assert labels == [("d", "zero_date", "null")] and "SUM((MONTH(`d`) = 0" in count_sql

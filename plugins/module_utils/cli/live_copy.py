@@ -5,7 +5,7 @@
         [--jobs N] [--snapshot lock|read_only|none] [--if-exists fail|truncate|drop] [--max-rejects N]
         [--zero-date error|null|LITERAL] [--nul-bytes error|strip] [--schema-map shop=public]
         [--identifier-case preserve|lower] [--include-tables T ...] [--exclude-tables T ...]
-        [--embeddings JSON] [--no-post-data] [--check] [--progress]
+        [--embeddings JSON] [--large-value-bytes N] [--no-post-data] [--check] [--progress]
 
 Passwords never go on the command line: MySQL credentials come from an option file
 (--mysql-defaults-file), PostgreSQL's from --pg-passfile, --pg-service or libpq's environment.
@@ -51,6 +51,8 @@ def build_parser():
     p.add_argument("--exclude-tables", nargs="+")
     p.add_argument("--embeddings", help="JSON list of {table, column, dimensions, type, format, invalid}")
     p.add_argument("--chunk-rows", type=int, help="rows per primary-key range of big tables (0: whole)")
+    p.add_argument("--large-value-bytes", type=int,
+                   help="rows whose big columns hold more are read raw (default 16384)")
     p.add_argument("--ignore-columns", nargs="+", help="schema_mode existing: MySQL columns not copied")
     p.add_argument("--mysql-client", help="path of the mariadb/mysql client binary")
     p.add_argument("--no-post-data", dest="post_data", action="store_false")
@@ -71,7 +73,7 @@ def main(argv):
             schema_mode=args.schema_mode, schema_map=_schema_map(args.schema_map),
             identifier_case=args.identifier_case, include_tables=args.include_tables,
             exclude_tables=args.exclude_tables, embeddings=embeddings, chunk_rows=args.chunk_rows,
-            ignore_columns=args.ignore_columns,
+            ignore_columns=args.ignore_columns, large_value_bytes=args.large_value_bytes,
             mysql_client=args.mysql_client, post_data=args.post_data,
             maintenance_work_mem=args.maintenance_work_mem, check_mode=args.check,
             progress=progress_printer(args.progress))

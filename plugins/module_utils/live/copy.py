@@ -49,17 +49,19 @@ rerun skips the tables pgshift_state already has. Tables copied by an earlier ru
 run's snapshot: a warning says so when the binlog position moved.
 """
 import concurrent.futures
+import contextlib
 import fnmatch
 import hashlib
 import json
 import os
 import queue
+import re
 import time
 
 from .. import manifest as mf
 from ..connections import describe_mysql, mysql_connect, mysql_option_file, mysql_settings
 from ..copytext import parse_row
-from ..errors import LiveCopyError, MigrationError
+from ..errors import ExtensionMissing, LargeValueError, LiveCopyError, MigrationError, PlanChanged
 from ..load.copy import (
     READ_SIZE,
     RejectIsolator,
@@ -69,23 +71,33 @@ from ..load.copy import (
     is_row_error,
 )
 from ..load.loader import ConnectionPool, LoadError, PgLoad, TableTask, post_data_steps, pre_data_steps
-from ..load.sql import forget_chunks, read_chunks, record_chunk, record_table
+from ..load.sql import forget_chunks, read_chunks, record_chunk, record_table, table_exists
 from ..model.embedding_specs import EmbeddingSpecs
 from ..model.embedding_text import make_converter
 from ..model.existing import existing_plans, introspect_target
 from ..model.names import TableNames, column_names, pg_column_name, pg_name
-from ..model.pgddl import NameRegistry, table_ddl, write_sql_files
+from ..model.pgddl import CREATE_VECTOR, NameRegistry, needs_pgvector, table_ddl, write_sql_files
 from ..model.types import MapOptions, map_column, rules_from_dicts
 from ..model.values import geometry_to_wkt
 from ..quoting import mysql_ident, quote_ident
 from .catalog import read_catalog, server_flavor, table_sizes
 from .chunks import DEFAULT_CHUNK_ROWS, ChunkPlan, chunk_count, chunk_key
 from .filter import ColumnFilter, PythonColumn, embedding_converter, geometry_converter
-from .select import Policies, SelectColumn, build_select, needs_python, ordered_columns, policy_count_select
+from .large import MarkedRows, RawPlan, effective_threshold, large_columns
+from .select import (
+    Policies,
+    SelectColumn,
+    big_condition,
+    build_select,
+    needs_python,
+    ordered_columns,
+    policy_count_select,
+)
 from .session import ReaderFailed
 from .snapshot import MODES, open_snapshot
 
 ZERO_DATE_FIXED = ("error", "null")
+LOSS_WARNINGS = ("1301",)   # ER_WARN_ALLOWED_PACKET_OVERFLOWED: the function's result became NULL
 NUL_BYTES = ("error", "strip")
 INVALID_UTF8 = ("error", "replace")
 
@@ -126,6 +138,12 @@ class LiveTable:
         self.plans = plans
         self.est_rows, self.est_bytes = est_rows, est_bytes
         self.key = "%s.%s" % (entry["schema"], entry["name"])
+        by_name = {c.source_name: c for c in select_columns}
+        # the key fields of marker lines (live.large): every primary-key column the COPY carries
+        self.key_columns = [by_name[k] for k in table.primary_key if k in by_name]
+        if len(self.key_columns) != len(table.primary_key):
+            self.key_columns = []
+        self.large = large_columns(select_columns)
 
     @property
     def pg_names(self):
@@ -227,15 +245,56 @@ def build_plan(cur, opts, flavor):
     return planned
 
 
+# Manifest entry keys that are facts of the data, not of the plan: writers change them (an INSERT moves
+# AUTO_INCREMENT), and a rerun must still recognise the tables it copied.
+NOT_PLAN = ("rows", "bytes", "rejected", "warnings", "auto_increment", "binlog")
+PLAN_OPTIONS = ("zero_date", "nul_bytes", "invalid_utf8", "identifier_case", "schema_mode")
+_IDENTITY_START = re.compile(r" \(START WITH \d+\)")   # AUTO_INCREMENT again; sequence_reset sets it
+
+
+def plan_view(entry):
+    """A manifest entry as far as it is the plan (what two runs must share to resume)."""
+    view = {k: v for k, v in entry.items() if k not in NOT_PLAN}
+    view["create_sql"] = _IDENTITY_START.sub("", view.get("create_sql") or "")
+    return view
+
+
 def plan_identity(source, planned, opts):
     """A digest of what the copy produces (not of when it ran): the resume key in pgshift_state."""
     stable = {"source": {k: source.get(k) for k in ("host", "port", "databases")},
-              "tables": [{k: v for k, v in t.entry.items() if k not in ("rows", "bytes", "rejected",
-                                                                          "warnings")} for t in planned],
-              "options": {k: opts.get(k) for k in ("zero_date", "nul_bytes", "invalid_utf8",
-                                                   "identifier_case", "schema_mode")}}
+              "tables": [plan_view(t.entry) for t in planned],
+              "options": {k: opts.get(k) for k in PLAN_OPTIONS}}
     text = json.dumps(stable, sort_keys=True, default=str)
     return "live-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _column_changes(old, new):
+    before = {c["name"]: c for c in old.get("columns") or []}
+    after = {c["name"]: c for c in new.get("columns") or []}
+    changes = ["column %s added" % n for n in after if n not in before]
+    changes += ["column %s removed" % n for n in before if n not in after]
+    changes += ["column %s %s -> %s" % (n, before[n].get("pg_type"), c.get("pg_type"))
+                for n, c in after.items() if n in before and before[n] != c]
+    return changes
+
+
+def plan_differences(previous, manifest):
+    """What changed between the plan an earlier run left in dest and this one (short phrases)."""
+    if not previous or previous.get("source", {}).get("kind") != "live":
+        return []
+    changes = ["option %s %s -> %s" % (k, previous.get("options", {}).get(k), manifest["options"].get(k))
+               for k in PLAN_OPTIONS if previous.get("options", {}).get(k) != manifest["options"].get(k)]
+    old = {"%s.%s" % (t["schema"], t["name"]): t for t in previous.get("tables") or []}
+    new = {"%s.%s" % (t["schema"], t["name"]): t for t in manifest["tables"]}
+    changes += ["table %s added" % k for k in new if k not in old]
+    changes += ["table %s removed" % k for k in old if k not in new]
+    for key in (k for k in new if k in old):
+        parts = _column_changes(old[key], new[key])
+        before, after = plan_view(old[key]), plan_view(new[key])
+        parts += ["%s changed" % f for f in ("primary_key", "create_sql", "post_data")
+                  if not parts and before.get(f) != after.get(f)]
+        changes += ["%s: %s" % (key, p) for p in parts]
+    return changes[:8]
 
 
 # ---------------------------------------------------------------- the load, fed by reader sessions
@@ -248,6 +307,7 @@ class LiveTask(TableTask):
         self.copied_bytes = 0
         self.chunks = None   # ChunkRun of a table copied in key ranges
         self.snapshot_count = None
+        self.restart = False  # chunks of another snapshot are there: TRUNCATE and copy it whole again
 
     @property
     def rejected_so_far(self):
@@ -262,10 +322,15 @@ class LiveTask(TableTask):
 class LiveLoad(PgLoad):
     """pg_load's engine with reader sessions instead of data files (same transactions and state)."""
 
-    def __init__(self, params, dest, live_opts, planned, *, manifest, manifest_id, **load_opts):
+    def __init__(self, params, dest, live_opts, planned, *, manifest, manifest_id, previous=None,
+                 **load_opts):
         super().__init__(params, dest, **load_opts)
         self.live_opts, self.planned = live_opts, planned
         self.manifest, self.manifest_id = manifest, manifest_id
+        self.previous = previous   # the manifest an earlier run left in dest (or None)
+        self.threshold = effective_threshold(live_opts.get("large_value_bytes"),
+                                             live_opts.get("max_allowed_packet"))
+        self.snapshot_text = None  # this run's snapshot position as recorded with each table and chunk
         self.policies = Policies(zero_date=live_opts.get("zero_date") or "error",
                                  nul_bytes=live_opts.get("nul_bytes") or "error",
                                  flavor=live_opts["flavor"])
@@ -279,7 +344,35 @@ class LiveLoad(PgLoad):
         with conn.cursor() as cur:
             self.chunk_state = read_chunks(cur, self.manifest_id)
         conn.commit()
-        super()._read_target(conn)
+        try:
+            super()._read_target(conn)
+        except LoadError:
+            clash = [t.key for t in self.tasks if t.action == "fail"]
+            if not clash:
+                raise
+            raise PlanChanged(self._clash_message(conn, clash)) from None
+
+    def _clash_message(self, conn, clash):
+        """Why tables that exist are not this plan's, and what to do (one line)."""
+        with conn.cursor() as cur:
+            cur.execute("SELECT DISTINCT manifest_id FROM pgshift_state.loaded_tables WHERE"
+                        " schema_name || '.' || table_name = ANY(%s) UNION SELECT DISTINCT manifest_id"
+                        " FROM pgshift_state.loaded_chunks WHERE schema_name || '.' || table_name = ANY(%s)",
+                        (clash, clash))
+            others = sorted(r[0] for r in cur.fetchall())
+        conn.commit()
+        if not others:
+            why = "no pgshift run recorded loading them (created by someone else, or if_exists: drop would" \
+                  " replace them)"
+        else:
+            why = "they were loaded under plan %s, this run's plan is %s" % (", ".join(others),
+                                                                              self.manifest_id)
+            changes = plan_differences(self.previous, self.manifest)
+            why += ("; changed since: %s" % "; ".join(changes)) if changes else (
+                " (that plan is not the one in this dest: another dest or source)")
+        return ("live copy into %s: table(s) %s already exist: %s. To copy them again set if_exists:"
+                " truncate (or drop), or copy into a new database with a new dest"
+                % (self.target, ", ".join(clash), why))
 
     def _decide(self, cur, task):
         """'resume' for a table some of whose chunks this plan already loaded."""
@@ -305,6 +398,36 @@ class LiveLoad(PgLoad):
         finally:
             self.pool.close()
 
+    def _run_pre_data(self, conn):
+        if needs_pgvector(self.manifest) and self.live_opts.get("schema_mode") != "existing":
+            self._ensure_pgvector(conn)
+        super()._run_pre_data(conn)
+
+    def _ensure_pgvector(self, conn):
+        """pgvector in the target database (the dump path's pre-data creates it too), or one line
+        saying it is missing and who may create it."""
+        import psycopg2
+
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'")
+            if cur.fetchone() is not None:
+                return conn.commit()
+            try:
+                cur.execute(CREATE_VECTOR)
+                return conn.commit()
+            except psycopg2.Error as err:
+                conn.rollback()
+                code, reason = err.pgcode, describe_pg_error(err)
+        if code == "42501":
+            raise ExtensionMissing(
+                "live copy into %s: embedding columns need the extension vector (pgvector), which is not"
+                " installed in this database, and user %s may not create it (%s): a superuser must run"
+                " CREATE EXTENSION vector in it first" % (self.target, self.params.get("pg_user") or
+                                                          "(libpq default)", reason))
+        raise ExtensionMissing("live copy into %s: embedding columns need the extension vector (pgvector),"
+                               " which could not be created: %s (install pgvector on the PostgreSQL server)"
+                               % (self.target, reason))
+
     # -- snapshot around the table loads
     def _load_tables(self):
         todo = [t for t in self.tasks if t.action != "skip"]
@@ -312,17 +435,24 @@ class LiveLoad(PgLoad):
             return self._run_units(todo)
         chunked = any(t.action == "resume" or self._chunk_key(t) for t in todo)
         n = self.jobs if chunked else max(1, min(self.jobs, len(todo)))
-        control = mysql_connect(self.live_opts["mysql_params"])
+        mysql_params = self.live_opts["mysql_params"]
+        raw_connect = None
+        if any(t.live.large for t in todo):   # rows of big values are read raw (live.large)
+            def raw_connect():
+                return mysql_connect(mysql_params, use_unicode=False, conv={})
+        control = mysql_connect(mysql_params)
         try:
-            with mysql_option_file(self.live_opts["mysql_params"]) as option_file:
+            with mysql_option_file(mysql_params) as option_file:
                 readers, binlog, warnings, lock_s = open_snapshot(
                     control, option_file, n, mode=self.live_opts.get("snapshot", "lock"),
                     flavor=self.live_opts["flavor"], client=self.live_opts.get("mysql_client"),
-                    after_snapshot=(self.live_opts.get("hooks") or {}).get("after_snapshot"))
+                    after_snapshot=(self.live_opts.get("hooks") or {}).get("after_snapshot"),
+                    raw_connect=raw_connect)
             # the option file is gone now: every client has read it at start
         finally:
             control.close()
         self.warnings.extend(warnings)
+        self.snapshot_text = snapshot_text(binlog)
         self.snapshot_info = {"mode": self.live_opts.get("snapshot", "lock"), "binlog": binlog,
                               "readers": n, "lock_seconds": round(lock_s, 4),
                               "reader_pids": [r.pid for r in readers]}
@@ -331,10 +461,36 @@ class LiveLoad(PgLoad):
         self._alive = len(readers)
         for r in readers:
             self.readers.put(r)
+        self._readers = readers
         try:
             self._run_units(todo)
+        except BaseException:
+            self._kill_queries(readers)   # a reader may be mid-query: the server must not go on
+            raise
         finally:
             self._close_readers(readers)
+
+    def _kill_queries(self, readers, end=True):
+        """KILL QUERY every busy reader session (client and raw) from a fresh connection, and with end
+        the clients too: a query the server still runs (a big COUNT, a long scan) would outlive the
+        copy, and reading its result to the end could take as long."""
+        busy = [r for r in readers if r.busy or (r.raw is not None and r.raw.cursor is not None)]
+        ids = [r.connection_id for r in busy if r.connection_id]
+        ids += [r.raw.connection_id for r in busy if r.raw is not None]
+        try:
+            control = mysql_connect(self.live_opts["mysql_params"])
+        except MigrationError:
+            control = None
+        try:
+            for conn_id in ids:
+                if control is not None:
+                    with contextlib.suppress(Exception), control.cursor() as cur:
+                        cur.execute("KILL QUERY %d" % int(conn_id))
+        finally:
+            if control is not None:
+                control.close()
+            for r in readers if end else ():
+                r.kill()
 
     def _close_readers(self, readers):
         for r in readers:
@@ -367,6 +523,8 @@ class LiveLoad(PgLoad):
             self._give_back(reader)
 
     def _give_back(self, reader):
+        if reader.busy and reader.proc.poll() is None:
+            reader.kill()   # left mid-result by a failure: its session is of no further use
         if reader.proc.poll() is None:
             self.readers.put(reader)
         else:
@@ -374,8 +532,21 @@ class LiveLoad(PgLoad):
                 self._alive -= 1
 
     def _select_sql(self, task, where=None):
-        t = task.live.table
-        return build_select(t.schema, t.name, task.live.columns, where=where, policies=self.policies)
+        t, live = task.live.table, task.live
+        return build_select(t.schema, t.name, live.columns, where=where, policies=self.policies,
+                            key_columns=live.key_columns, large_columns=live.large, threshold=self.threshold)
+
+    def _marked(self, task, reader, where):
+        """The reader's stream with marker lines resolved (live.large): rows of big values read raw."""
+        live = task.live
+        plan = raw_sql = None
+        if live.large:
+            plan = RawPlan(live.table.schema, live.table.name, live.columns, live.large,
+                           policies=self.policies, key_columns=live.key_columns)
+            raw_sql = plan.select(where, big_condition(live.large, self.threshold))
+        stream = reader.stream(self._select_sql(task, where))
+        return MarkedRows(stream, label=task.key, key_names=[c.source_name for c in live.key_columns],
+                          raw=reader.raw, raw_sql=raw_sql, plan=plan)
 
     def _source(self, task, stream, rejects):
         python_cols = [c for c in task.live.columns if needs_python(c)]
@@ -412,43 +583,47 @@ class LiveLoad(PgLoad):
 
         rejects = self._rejects_for_part(task, part)
         rejects.clear()
-        select = self._select_sql(task, part.where)
         self.say("%s%s: streaming from %s" % (task.key, part.label and " " + part.label, reader.name))
+        marked = None
         with conn.cursor() as cur:
             try:
                 if part.prepare:
                     self._prepare_table(cur, task)
-                source, pycols = self._source(task, reader.stream(select), rejects)
+                marked = self._marked(task, reader, part.where)
+                source, pycols = self._source(task, marked, rejects)
                 cur.copy_expert(task.copy_sql(freeze=part.freeze), source, size=READ_SIZE)
                 rows = cur.rowcount
                 nbytes = source.nbytes
             except psycopg2.Error as err:
                 conn.rollback()
-                reader.drain()
-                if not is_row_error(err):
+                if marked is not None and marked.failure is not None:
+                    raise marked.failure from None
+                if not is_row_error(err):   # no drain: the server's query is KILLed (_kill_queries)
                     raise LoadError("live copy %s%s: COPY failed: %s"
                                     % (task.key, part.label and " " + part.label,
                                        describe_pg_error(err))) from None
+                if marked is not None:
+                    marked.drain()
+                reader.drain()
                 self.say("%s: COPY refused a row (%s); re-reading %s to isolate it"
                          % (task.key, err.pgcode, part.label or "the table"))
-                rows, pycols, nbytes = self._isolate(cur, task, reader, select, rejects=rejects, part=part)
+                rows, pycols, nbytes = self._isolate(cur, task, reader, rejects=rejects, part=part)
             except MigrationError:
-                conn.rollback()
-                if reader.busy and reader.proc.poll() is None:
-                    reader.drain()
+                conn.rollback()   # the run fails: the reader's query is KILLed, not read to its end
                 raise
             finally:
                 rejects.close()
         with self._lock:
             task.copied_bytes += nbytes
+        self._check_warnings(conn, task, reader, part)
         self._verify_count(conn, task, reader, rows, rejects.count, part=part)
         return rows, rejects, self._policy_figures(task, reader, pycols, part.where)
 
-    def _isolate(self, cur, task, reader, select, *, rejects, part):
+    def _isolate(self, cur, task, reader, *, rejects, part):
         """Spill the part (same snapshot) to a data file, then pg_load's bisecting isolator."""
         path = task.path if part.index is None else "%s.chunk-%04d" % (task.path, part.index)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        source, pycols = self._source(task, reader.stream(select), rejects)
+        source, pycols = self._source(task, self._marked(task, reader, part.where), rejects)
         with open(path, "wb") as f:
             while True:
                 chunk = source.read(READ_SIZE)
@@ -480,6 +655,29 @@ class LiveLoad(PgLoad):
         names = [c.source_name for c in task.live.columns]
         key = [k for k in task.live.table.primary_key if k in names] or names[:1]
         return " (row key: %s)" % ", ".join("%s=%s" % (k, fields[names.index(k)]) for k in key)
+
+    def _check_warnings(self, conn, task, reader, part):
+        """MySQL's warnings of the part's SELECTs: a value past max_allowed_packet (1301, a NULL that
+        the marker lines already name by key) fails the part; any other (a character with no utf8mb4
+        form sent as '?', see README Known limits) is reported, never dropped."""
+        found = [w for w in reader.query_rows("SHOW WARNINGS") if len(w) >= 3 and w[0] != "Note"]
+        if reader.raw is not None:
+            found += [list(w) for w in reader.raw.warnings() if len(w) >= 3 and w[0] != "Note"]
+        if not found:
+            return
+        label = " " + part.label if part.label else ""
+        lost = [w for w in found if w[1] in LOSS_WARNINGS or w[0] == "Error"]
+        if lost:
+            conn.rollback()
+            raise LargeValueError("live copy %s%s: MySQL warned while reading the rows: %s (%s)%s"
+                                  % (task.key, label, lost[0][2], lost[0][1],
+                                     " and %d more warning(s)" % (len(found) - 1) if len(found) > 1 else ""))
+        note = ("%s%s: MySQL warned while reading the rows: %s (%s)%s; migration_verify names the values"
+                % (task.key, label, found[0][2], found[0][1],
+                   " and %d more warning(s)" % (len(found) - 1) if len(found) > 1 else ""))
+        with self._lock:
+            self.warnings.append(note)
+            task.entry["warnings"].append(note)
 
     def _verify_count(self, conn, task, reader, rows, refused, *, part=None):
         t = task.live.table
@@ -532,15 +730,35 @@ class LiveLoad(PgLoad):
 
     # -- big tables: primary-key range chunks (see live_chunks and the module doc)
     def _prepare_table(self, cur, task):
-        super()._prepare_table(cur, task)
+        if task.restart and table_exists(cur, task.schema, task.name):
+            cur.execute("TRUNCATE %s" % task.qualified)   # our own partial copy of another snapshot
+        else:
+            super()._prepare_table(cur, task)
         forget_chunks(cur, self.manifest_id, task.schema, task.name)
+
+    def _source_position(self, task):
+        return self.snapshot_text
+
+    def _same_snapshot(self, done):
+        """Chunks may be added to a table only in the snapshot its other chunks were read in: the
+        same binlog position (nothing committed since) of a locked or read-only snapshot."""
+        if self.snapshot_text is None or self.live_opts.get("snapshot", "lock") == "none":
+            return False
+        return all(d.get("snapshot") == self.snapshot_text for d in done.values())
 
     def _chunk_key(self, task):
         return chunk_key(task.live.table) if self.chunk_rows > 0 else None
 
     def _load_live_table(self, task):
         if task.action == "resume":
-            return self._resume_chunks(task)
+            if self._same_snapshot(self.chunk_state[task.key]):
+                return self._resume_chunks(task)
+            task.restart = True
+            note = ("%s: copied again whole: the chunks an earlier run loaded were read in another snapshot"
+                    " (binlog position moved), and a table may only hold rows of one snapshot" % task.key)
+            self.say(note)
+            with self._lock:
+                self.warnings.append(note)
         key = self._chunk_key(task)
         if key is None:
             return self._load_table(task)
@@ -603,7 +821,7 @@ class LiveLoad(PgLoad):
                 with conn.cursor() as cur:
                     record_chunk(cur, self.manifest_id, task.schema, task.name, i, key_column=plan.key_column,
                                  low=low, high=high, bounds=plan.to_json(), rows=rows, rejected=rejects.count,
-                                 seconds=time.monotonic() - started)
+                                 seconds=time.monotonic() - started, snapshot=self.snapshot_text)
                 conn.commit()  # the chunk's rows and its resume record together
         finally:
             if own:
@@ -622,7 +840,8 @@ class LiveLoad(PgLoad):
         with self.pool.connection() as conn:
             with conn.cursor() as cur:
                 record_table(cur, self.manifest_id, task.schema, task.name, rows=run.rows,
-                             rejected=run.rejected, nbytes=task.nbytes, seconds=run.seconds())
+                             rejected=run.rejected, nbytes=task.nbytes, seconds=run.seconds(),
+                             snapshot=self.snapshot_text)
             conn.commit()
             self._write_state_file(conn)
         self._mark_changed()
@@ -668,6 +887,7 @@ class LiveLoad(PgLoad):
                     with self._lock:
                         if self._first_error is None:
                             self._first_error = future.exception()
+                            self._kill_queries(self._readers, end=False)   # the other parts stop now
                             for other in self._futures:
                                 other.cancel()
             with self._lock:
@@ -727,8 +947,7 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
               embeddings=None, snapshot="lock", chunk_rows=None, identifier_case="preserve",
               type_rules=None, strict_types=False, include_tables=None, exclude_tables=None,
               post_data=True, maintenance_work_mem="512MB", mysql_client=None, ignore_columns=None,
-              check_mode=False,
-              progress=None, hooks=None):
+              large_value_bytes=None, check_mode=False, progress=None, hooks=None):
     """Copy MySQL databases into PostgreSQL; returns pg_load's result dict plus snapshot/binlog."""
     opts = {"databases": list(databases or []), "schema_map": schema_map or {}, "schema_mode": schema_mode,
             "zero_date": zero_date, "invalid_utf8": invalid_utf8, "nul_bytes": nul_bytes,
@@ -736,13 +955,16 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
             "identifier_case": identifier_case, "type_rules": type_rules or [], "strict_types": strict_types,
             "include_tables": include_tables or [], "exclude_tables": exclude_tables or [],
             "mysql_client": mysql_client, "hooks": hooks or {}, "mysql_params": _mysql_params(params),
-            "ignore_columns": ignore_columns or [], "pg_params": params}
+            "ignore_columns": ignore_columns or [], "pg_params": params,
+            "large_value_bytes": large_value_bytes}
     check_options(opts)
     dest = os.path.abspath(dest)
     control = mysql_connect(params)
     try:
         with control.cursor() as cur:
             opts["flavor"], version = server_flavor(cur)
+            cur.execute("SELECT @@max_allowed_packet")   # bounds what a MySQL string function returns
+            opts["max_allowed_packet"] = int(cur.fetchone()[0])
             planned = build_plan(cur, opts, opts["flavor"])
     finally:
         control.close()
@@ -755,53 +977,93 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
     manifest["warnings"] = [w for t in planned for w in t.entry["warnings"]]
     manifest_id = plan_identity(source, planned, opts)
     manifest["live_plan_id"] = manifest_id
-    _carry_previous_snapshot(dest, manifest)
+    previous = _previous_manifest(dest)
     if not check_mode:
         os.makedirs(dest, exist_ok=True)
         write_sql_files(dest, manifest)
         mf.write_manifest(dest, manifest, complete=False)
     elif not os.path.isdir(dest):
         dest = os.path.abspath(dest)  # check mode writes nothing; pg_load reads nothing from dest
-    loader = LiveLoad(params, dest, opts, planned, manifest=manifest, manifest_id=manifest_id, jobs=jobs,
-                      if_exists=if_exists, max_rejects=max_rejects, post_data=post_data,
+    loader = LiveLoad(params, dest, opts, planned, manifest=manifest, manifest_id=manifest_id,
+                      previous=previous, jobs=jobs, if_exists=if_exists, max_rejects=max_rejects,
+                      post_data=post_data,
                       maintenance_work_mem=maintenance_work_mem, check_mode=check_mode, progress=progress)
     started = time.monotonic()
     result = loader.run()
     if not check_mode:
-        _finish_manifest(dest, manifest, loader, result)
+        _finish_manifest(dest, manifest, loader, result, previous)
     result.update({"snapshot": loader.snapshot_info, "binlog": manifest["source"].get("binlog"),
                    "manifest": os.path.join(dest, mf.MANIFEST_NAME), "source": source["path"],
                    "copy_seconds": round(time.monotonic() - started, 3)})
     return result
 
 
-def _carry_previous_snapshot(dest, manifest):
-    """A rerun of the same plan keeps the earlier run's snapshot facts (its tables came from it)."""
+def _previous_manifest(dest):
+    """The manifest an earlier run left in dest (complete or not), or None."""
     try:
-        previous = mf.read_manifest(dest, require_complete=False)
+        return mf.read_manifest(dest, require_complete=False)
     except MigrationError:
-        return
-    if previous.get("live_plan_id") == manifest["live_plan_id"]:
-        manifest["source"]["binlog"] = (previous.get("source") or {}).get("binlog")
+        return None
 
 
-def _finish_manifest(dest, manifest, loader, result):
-    """Rows, bytes and the snapshot's binlog position into manifest.json, marked complete."""
+def snapshot_text(binlog):
+    """The binlog position of a snapshot as recorded in pgshift_state (compared as text)."""
+    if binlog is None:
+        return None
+    return json.dumps({k: binlog.get(k) for k in ("file", "position", "gtid")}, sort_keys=True)
+
+
+def _position_order(binlog):
+    """Sort key of a binlog position: file sequence number, then offset."""
+    stem, _, number = binlog["file"].rpartition(".")
+    return (stem, int(number) if number.isdigit() else number, int(binlog["position"]))
+
+
+def table_positions(loader, manifest, previous):
+    """{table key: binlog position its rows reflect}: this run's snapshot for the tables it copied,
+    the position recorded with the table (pgshift_state) for the tables an earlier run copied."""
+    same_plan = (previous or {}).get("live_plan_id") == manifest["live_plan_id"]
+    legacy = ((previous or {}).get("source") or {}).get("binlog") if same_plan else None
+    earlier = {"%s.%s" % (t["schema"], t["name"]): t.get("binlog", legacy)
+               for t in (previous or {}).get("tables") or [] if same_plan}
+    positions = {}
+    for task in loader.tasks:
+        if task.action != "skip":
+            positions[task.key] = loader.snapshot_info.get("binlog")
+            continue
+        recorded = (loader.state_tables.get(task.key) or {}).get("snapshot")
+        positions[task.key] = json.loads(recorded) if recorded else earlier.get(task.key)
+    return positions
+
+
+def _finish_manifest(dest, manifest, loader, result, previous):
+    """Rows, bytes and binlog positions into manifest.json, marked complete. Each table states the
+    position its rows reflect; source.binlog is the earliest of them: a catch-up replays from there
+    and applies to a table only the events after its own position (docs/contracts.md)."""
     by_key = {t.key: t for t in loader.tasks}
+    positions = table_positions(loader, manifest, previous)
     for entry in manifest["tables"]:
         key = "%s.%s" % (entry["schema"], entry["name"])
         figures = result["tables"].get(key, {})
         entry["rows"] = (figures.get("rows") or 0) + (figures.get("rejected") or 0)
         entry["rejected"] = figures.get("rejected") or 0
         entry["bytes"] = by_key[key].copied_bytes if key in by_key else 0
-    previous = manifest["source"].get("binlog")
-    binlog = loader.snapshot_info.get("binlog")
-    if binlog is not None or previous is None:
-        manifest["source"]["binlog"] = binlog
+        entry["binlog"] = positions.get(key)
+    known = [p for p in positions.values() if p]
+    if known and len(known) == len(positions):
+        manifest["source"]["binlog"] = min(known, key=_position_order)
+    else:
+        manifest["source"]["binlog"] = None
+        if known:
+            note = ("no binlog position is valid for every table: %s were copied without a recorded"
+                    " position; a catch-up must start with those tables copied again"
+                    % ", ".join(sorted(k for k, p in positions.items() if not p)))
+            result["warnings"].append(note)
     skipped = [k for k, f in result["tables"].items() if f.get("action") == "skip"]
-    if skipped and loader.snapshot_info:
-        note = ("%d table(s) were copied by an earlier live_copy run (an earlier snapshot): %s"
-                % (len(skipped), ", ".join(sorted(skipped))))
+    if skipped:
+        note = ("%d table(s) were copied by an earlier live_copy run and kept as of its snapshot (position"
+                " in the manifest's tables[].binlog; later writes are for a catch-up from there, or set"
+                " if_exists: truncate to copy them again): %s" % (len(skipped), ", ".join(sorted(skipped))))
         result["warnings"].append(note)
         manifest["warnings"].append(note)
     manifest["warnings"] = sorted(set(manifest["warnings"] + result["warnings"]))

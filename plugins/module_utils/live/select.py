@@ -6,10 +6,12 @@
     cols = [SelectColumn(source_name="id", converter="integer", pg_type="integer", nullable=False),
             SelectColumn(source_name="note", converter="text", pg_type="text", charset="latin1")]
     sql = build_select("shop", "orders", cols, where="`id` > 10 AND `id` <= 20")
-    # SELECT CONCAT_WS('\\t', `id`, IFNULL(<escaped note>, '\\\\N')) FROM `shop`.`orders` WHERE ...
+    # SELECT IFNULL(CONCAT(`id`, '\\t', IF(`note` IS NULL, '\\\\N', <escaped note>)), CONCAT('\\\\E'))
+    #   FROM `shop`.`orders` WHERE ...
 
-Each result row is ONE column: the whole COPY line. The mysql/mariadb client run with
---batch --raw --skip-column-names prints it followed by a newline, so its stdout is COPY text.
+Each result row is ONE column: the whole COPY line (or a marker line, below). The mysql/mariadb
+client run with --batch --raw --skip-column-names prints it followed by a newline, so its stdout is
+COPY text.
 
 Which expression a column gets is decided by the column plan's `converter` (typemap's names, the
 same ones the dump transform's value converters use): one set of type rules, two readers.
@@ -19,8 +21,15 @@ string literals, zero dates readable), time_zone '+00:00' (TIMESTAMP values in U
 results in utf8mb4.
 
 Why each expression (MySQL quirks that would otherwise corrupt data):
-  * CONCAT_WS skips NULL arguments (the columns would shift), so every nullable value is wrapped in
-    IFNULL(expr, '\\N').
+  * The line is CONCAT(field, TAB, field, ...), each nullable field IF(col IS NULL, '\\N', expr): a
+    NULL can then only come from an expression over a non-NULL value, which MySQL returns when the
+    result would exceed max_allowed_packet (HEX of a 10 MB blob under a 16 MB packet, with a mere
+    warning). Such a line becomes the marker `\\E<TAB>key`: live_copy fails naming the row; it never
+    writes a NULL it did not read. (CONCAT_WS would skip NULL arguments, IFNULL would hide them.)
+  * Rows whose big columns (TEXT/BLOB/JSON/long VARCHAR) hold more than large_value_bytes become the
+    marker `\\L<TAB>key` without evaluating their escaping (nested REPLACE is quadratic in MySQL:
+    seconds per MB of newline-rich text) and are fetched raw by live.large in the same snapshot.
+    No data line can start with a backslash followed by L or E (COPY text has \\\\, \\N, \\t...).
   * Text is escaped for COPY with four nested REPLACE calls (backslash first).
   * Text in another character set is CONVERTed to utf8mb4 before the CONCAT: a CONCAT that mixes a
     binary argument becomes binary and would skip the result-set conversion, leaking latin1 bytes.
@@ -50,6 +59,8 @@ SESSION_SETUP_SQL = (
 # The literals below are written for sql_mode without NO_BACKSLASH_ESCAPES (SESSION_SETUP_SQL).
 TAB = "'\\t'"
 NULL_MARK = "'\\\\N'"
+OVERFLOW_MARK = "'\\\\E'"            # marker lines: see the module doc
+LARGE_MARK = "'\\\\L'"
 TEXT_CONVERTERS = ("text", "enum", "json", "uuid", "inet")
 DATE_CONVERTERS = ("date", "datetime", "timestamptz")
 UTF8_CHARSETS = (None, "utf8mb4", "utf8mb3", "utf8", "ascii", "binary")
@@ -91,14 +102,14 @@ def nul_condition(col_sql):
     return "(LOCATE('\\0', %s) > 0)" % col_sql
 
 
-def _date_expression(col, col_sql, policies):
+def _date_expression(col, col_sql, policies, null_sql="NULL"):
     value = col_sql
     if col.converter == "timestamptz":
         value = "CONCAT(%s, '+00')" % col_sql
     policy = policies.zero_date
     if policy == "error":
         return value
-    replacement = "NULL" if policy == "null" else mysql_string(policy)
+    replacement = null_sql if policy == "null" else mysql_string(policy)
     return "IF(%s, %s, %s)" % (zero_date_condition(col_sql), replacement, value)
 
 
@@ -132,8 +143,9 @@ def _python_expression(col, col_sql):
     return copy_escape_sql(col_sql)
 
 
-def column_expression(col, policies=None):
-    """The SQL expression giving one column's COPY text field (before NULL handling)."""
+def column_expression(col, policies=None, null_sql="NULL"):
+    """The SQL expression giving one column's COPY text field (before NULL handling); null_sql is
+    what a zero date becomes under zero_date null (the strict line writes the \\N mark itself)."""
     policies = policies or Policies()
     c = mysql_ident(col.source_name)
     conv = col.converter
@@ -154,7 +166,7 @@ def column_expression(col, policies=None):
     if conv in ("integer", "numeric", "time"):
         return c
     if conv in DATE_CONVERTERS:
-        return _date_expression(col, c, policies)
+        return _date_expression(col, c, policies, null_sql)
     if conv == "set":
         return _set_expression(c)
     if conv == "vector":
@@ -181,10 +193,37 @@ def ordered_columns(columns):
     return [c for c in columns if not needs_python(c)] + [c for c in columns if needs_python(c)]
 
 
-def build_select(schema, table, columns, where=None, policies=None):
-    """One SELECT whose single result column is a complete COPY text line (no trailing newline)."""
-    fields = [field_expression(c, policies) for c in ordered_columns(columns)]
-    row = fields[0] if len(fields) == 1 else "CONCAT_WS(%s, %s)" % (TAB, ", ".join(fields))
+def strict_field_expression(col, policies=None):
+    """The field inside the strict line: NULL only when MySQL's expression failed (see the module doc)."""
+    policies = policies or Policies()
+    expr = column_expression(col, policies, null_sql=NULL_MARK)
+    if not col.nullable:
+        return expr
+    return "IF(%s IS NULL, %s, %s)" % (mysql_ident(col.source_name), NULL_MARK, expr)
+
+
+def key_text_sql(key_columns, policies=None):
+    """The key fields of a marker line, as in the data line (so markers and raw rows can be matched)."""
+    return "".join(", %s, %s" % (TAB, field_expression(c, policies)) for c in key_columns)
+
+
+def big_condition(large_columns, threshold):
+    """True for a row whose big columns together hold more than threshold bytes."""
+    total = " + ".join("IFNULL(LENGTH(%s), 0)" % mysql_ident(c.source_name) for c in large_columns)
+    return "(%s) > %d" % (total, threshold)
+
+
+def build_select(schema, table, columns, where=None, policies=None, *, key_columns=(), large_columns=(),
+                 threshold=None):
+    """One SELECT whose single result column is a complete COPY text line (no trailing newline), or a
+    marker line `\\E<TAB>key` (an expression over a non-NULL value gave NULL) or `\\L<TAB>key` (a
+    row of big values, when large_columns and threshold are given)."""
+    fields = [strict_field_expression(c, policies) for c in ordered_columns(columns)]
+    line = "CONCAT(%s)" % (", %s, " % TAB).join(fields)
+    key = key_text_sql(key_columns, policies)
+    row = "IFNULL(%s, CONCAT(%s%s))" % (line, OVERFLOW_MARK, key)
+    if large_columns and threshold is not None:
+        row = "IF(%s, CONCAT(%s%s), %s)" % (big_condition(large_columns, threshold), LARGE_MARK, key, row)
     sql = "SELECT %s FROM %s.%s" % (row, mysql_ident(schema), mysql_ident(table))
     if where:
         sql += " WHERE " + where

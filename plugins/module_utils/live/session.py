@@ -70,6 +70,8 @@ class ReaderSession:
         self.fd = self.proc.stdout.fileno()
         self.pending = b""          # bytes read past the previous sentinel
         self.busy = False
+        self.connection_id = None   # MySQL's CONNECTION_ID(), set by live.snapshot
+        self.raw = None             # live.large.RawReader in the same snapshot, when asked for
 
     @property
     def pid(self):
@@ -135,11 +137,15 @@ class ReaderSession:
                 self.kill()
         for f in (self.proc.stdout, self.proc.stderr):
             f.close()
+        if self.raw is not None:
+            self.raw.close()
 
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if self.raw is not None:
+            self.raw.close()
 
 
 class ResultStream:

@@ -1,6 +1,7 @@
 """One snapshot for every reader, and the binlog position of that snapshot.
 
-    readers, binlog, warnings = open_snapshot(control, option_file, n, mode="lock", flavor="mariadb")
+    readers, binlog, warnings = open_snapshot(control, option_file, n, mode="lock", flavor="mariadb",
+                                              raw_connect=connect)   # reader.raw: same snapshot
 
 Modes:
   lock      FLUSH TABLES WITH READ LOCK on the control session (PyMySQL), then each reader runs
@@ -8,10 +9,15 @@ Modes:
             then UNLOCK TABLES. Writers wait only for the few milliseconds the readers need to start.
   read_only MySQL is already read-only (cutover): checked, no lock.
   none      no lock: each reader has its own snapshot, taken a few milliseconds apart (warned).
+
+raw_connect (a PyMySQL connect function): each reader gets a second session, reader.raw (live.large's
+RawReader), whose snapshot starts together with the reader's, for the rows of big values.
+Each reader knows its MySQL connection id (reader.connection_id): a failed copy KILLs its queries.
 """
 import time
 
 from ..errors import SnapshotError
+from .large import RawReader
 from .select import SESSION_SETUP_SQL
 from .session import ReaderSession, ResultStream
 
@@ -49,11 +55,11 @@ def _start_readers(option_file, n, client):
     try:
         for i in range(n):
             readers.append(ReaderSession(option_file, name="reader-%d" % (i + 1), client=client))
-        setup = ";\n".join(SESSION_SETUP_SQL)
+        setup = ";\n".join(SESSION_SETUP_SQL + ("SELECT CONNECTION_ID()",))
         for r in readers:
             r.send(setup)
         for r in readers:
-            _wait(r)
+            r.connection_id = int(ResultStream(r).read_all().split()[-1])
     except BaseException:
         for r in readers:
             r.kill()
@@ -66,10 +72,26 @@ def _wait(reader):
     ResultStream(reader).read_all()
 
 
-def _begin_snapshots(readers):
-    """START TRANSACTION WITH CONSISTENT SNAPSHOT on every reader, sent to all before waiting."""
+def _start_raw(readers, raw_connect):
+    """A PyMySQL session per reader, set up like the reader (its snapshot starts with theirs)."""
     for r in readers:
-        r.send("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+        conn = raw_connect()
+        r.raw = RawReader(conn, r.name + "-raw")
+        with conn.cursor() as cur:
+            for sql in SESSION_SETUP_SQL:
+                cur.execute(sql)
+
+
+def _begin_snapshots(readers):
+    """START TRANSACTION WITH CONSISTENT SNAPSHOT on every reader (and its raw session), sent to all
+    before waiting."""
+    start = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
+    for r in readers:
+        r.send(start)
+    for r in readers:
+        if r.raw is not None:
+            with r.raw.conn.cursor() as cur:
+                cur.execute(start)
     for r in readers:
         _wait(r)
 
@@ -100,7 +122,7 @@ def _check_read_only(control):
 
 
 def open_snapshot(control, option_file, n, *, mode="lock", flavor="mariadb", client=None,
-                  after_snapshot=None):
+                  after_snapshot=None, raw_connect=None):
     """Start n reader sessions inside one snapshot. Returns (readers, binlog, warnings, lock_seconds)."""
     if mode not in MODES:
         raise SnapshotError("snapshot must be one of %s, not %r" % (", ".join(MODES), mode))
@@ -110,6 +132,8 @@ def open_snapshot(control, option_file, n, *, mode="lock", flavor="mariadb", cli
     readers = _start_readers(option_file, n, client)
     lock_seconds = 0.0
     try:
+        if raw_connect is not None:
+            _start_raw(readers, raw_connect)
         if mode == "lock":
             started = time.monotonic()
             _lock(control)

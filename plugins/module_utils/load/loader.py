@@ -473,7 +473,8 @@ class PgLoad:
             with conn.cursor() as cur:
                 self._check_rows(conn, task, rows, rejects.count)
                 record_table(cur, self.manifest_id, task.schema, task.name, rows=rows,
-                             rejected=rejects.count, nbytes=task.nbytes, seconds=seconds)
+                             rejected=rejects.count, nbytes=task.nbytes, seconds=seconds,
+                             snapshot=self._source_position(task))
             conn.commit()  # data, table and resume record become visible together
             self._write_state_file(conn)
         self._mark_changed()
@@ -490,6 +491,10 @@ class PgLoad:
         self.say("%s: %d rows in %.2f s (%.1f MB/s)%s [%d/%d]"
                  % (task.key, rows, seconds, figures["mb_per_s"],
                     ", %d refused" % rejects.count if rejects.count else "", done, len(self.tasks)))
+
+    def _source_position(self, task):
+        """The source position a table's rows reflect, recorded with it (live_copy: its snapshot)."""
+        return None
 
     def _prepare_table(self, cur, task):
         """CREATE or TRUNCATE in the load's transaction (what makes COPY FREEZE possible)."""

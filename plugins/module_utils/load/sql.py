@@ -29,6 +29,10 @@ STATE_DDL = (
         bounds text NOT NULL, rows bigint NOT NULL, rejected bigint NOT NULL DEFAULT 0,
         seconds double precision, loaded_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (manifest_id, schema_name, table_name, chunk_no))""",
+    # the source position the rows reflect (live_copy: its snapshot's binlog position, JSON; null
+    # for a dump), added to state tables that older versions created
+    "ALTER TABLE pgshift_state.loaded_tables ADD COLUMN IF NOT EXISTS snapshot text",
+    "ALTER TABLE pgshift_state.loaded_chunks ADD COLUMN IF NOT EXISTS snapshot text",
 )
 
 _TOKEN = re.compile(r"""
@@ -115,25 +119,33 @@ def state_exists(cur):
 
 
 def read_state(cur, manifest_id):
-    """({"schema.table": {rows, rejected, seconds}}, {(phase, step)}) recorded for this manifest."""
+    """({"schema.table": {rows, rejected, seconds, snapshot}}, {(phase, step)}) recorded for this manifest."""
     if not state_exists(cur):
         return {}, set()
-    cur.execute("SELECT schema_name, table_name, rows, rejected, seconds FROM pgshift_state.loaded_tables"
-                " WHERE manifest_id = %s", (manifest_id,))
-    tables = {"%s.%s" % (s, t): {"rows": r, "rejected": rej, "seconds": sec}
-              for s, t, r, rej, sec in cur.fetchall()}
+    has_snapshot = _has_column(cur, "loaded_tables", "snapshot")
+    cur.execute("SELECT schema_name, table_name, rows, rejected, seconds, %s FROM pgshift_state.loaded_tables"
+                " WHERE manifest_id = %%s" % ("snapshot" if has_snapshot else "NULL"), (manifest_id,))
+    tables = {"%s.%s" % (s, t): {"rows": r, "rejected": rej, "seconds": sec, "snapshot": snap}
+              for s, t, r, rej, sec, snap in cur.fetchall()}
     cur.execute("SELECT phase, step FROM pgshift_state.steps WHERE manifest_id = %s", (manifest_id,))
     return tables, {(p, s) for p, s in cur.fetchall()}
 
 
-def record_table(cur, manifest_id, schema, table, *, rows, rejected, nbytes, seconds):
-    """In the table's load transaction: the load is done exactly when this row is committed."""
+def _has_column(cur, table, column):
+    cur.execute("SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = %s"
+                " AND NOT attisdropped", ("pgshift_state." + table, column))
+    return cur.fetchone() is not None
+
+
+def record_table(cur, manifest_id, schema, table, *, rows, rejected, nbytes, seconds, snapshot=None):
+    """In the table's load transaction: the load is done exactly when this row is committed.
+    snapshot: the source position its rows reflect (text), for a later catch-up."""
     cur.execute("DELETE FROM pgshift_state.loaded_tables WHERE manifest_id = %s AND schema_name = %s"
                 " AND table_name = %s", (manifest_id, schema, table))
     cur.execute("INSERT INTO pgshift_state.loaded_tables"
-                " (manifest_id, schema_name, table_name, rows, rejected, bytes, seconds)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (manifest_id, schema, table, rows, rejected, nbytes, seconds))
+                " (manifest_id, schema_name, table_name, rows, rejected, bytes, seconds, snapshot)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (manifest_id, schema, table, rows, rejected, nbytes, seconds, snapshot))
 
 
 def read_chunks(cur, manifest_id):
@@ -141,23 +153,25 @@ def read_chunks(cur, manifest_id):
     cur.execute("SELECT to_regclass('pgshift_state.loaded_chunks') IS NOT NULL")
     if not cur.fetchone()[0]:
         return {}
-    cur.execute("SELECT schema_name, table_name, chunk_no, rows, rejected, bounds, key_column"
-                " FROM pgshift_state.loaded_chunks WHERE manifest_id = %s", (manifest_id,))
+    snapshot = "snapshot" if _has_column(cur, "loaded_chunks", "snapshot") else "NULL"
+    cur.execute("SELECT schema_name, table_name, chunk_no, rows, rejected, bounds, key_column, %s"
+                " FROM pgshift_state.loaded_chunks WHERE manifest_id = %%s" % snapshot, (manifest_id,))
     chunks = {}
-    for schema, table, no, rows, rejected, bounds, key in cur.fetchall():
+    for schema, table, no, rows, rejected, bounds, key, snap in cur.fetchall():
         chunks.setdefault("%s.%s" % (schema, table), {})[no] = {
-            "rows": rows, "rejected": rejected, "bounds": bounds, "key_column": key}
+            "rows": rows, "rejected": rejected, "bounds": bounds, "key_column": key, "snapshot": snap}
     return chunks
 
 
 def record_chunk(cur, manifest_id, schema, table, chunk_no, *, key_column, low, high, bounds, rows,
-                 rejected, seconds):
-    """In the chunk's COPY transaction: the chunk is loaded exactly when this row is committed."""
+                 rejected, seconds, snapshot=None):
+    """In the chunk's COPY transaction: the chunk is loaded exactly when this row is committed.
+    snapshot: the source snapshot the chunk was read in (a resume may only add chunks of the same)."""
     cur.execute("INSERT INTO pgshift_state.loaded_chunks (manifest_id, schema_name, table_name, chunk_no,"
-                " key_column, low, high, bounds, rows, rejected, seconds)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " key_column, low, high, bounds, rows, rejected, seconds, snapshot)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (manifest_id, schema, table, chunk_no, key_column, low, high, bounds, rows, rejected,
-                 seconds))
+                 seconds, snapshot))
 
 
 def forget_chunks(cur, manifest_id, schema, table):

@@ -157,14 +157,22 @@ def _comments(table, plans, qt):
 # -- the migration dir's pre-data.sql / post-data.sql, for psql users: the same for every reader --
 
 POST_DATA_ORDER = ("primary_key", "unique", "index", "foreign_key", "trigger", "comment", "check")
+CREATE_VECTOR = "CREATE EXTENSION IF NOT EXISTS vector"
+VECTOR_TYPES = ("vector(", "halfvec(", "sparsevec(")
+
+
+def needs_pgvector(manifest):
+    """Some column is an embedding or of a pgvector type (a MySQL 9 / MariaDB 11.7 VECTOR)."""
+    return any(c.get("embedding") or c.get("pg_type", "").startswith(VECTOR_TYPES)
+               for t in manifest["tables"] for c in t["columns"])
 
 
 def pre_data_sql(manifest):
     parts = ["SET client_encoding = 'UTF8';"]
     for schema in manifest["schemas"]:
         parts.append("CREATE SCHEMA IF NOT EXISTS %s;" % quote_ident(schema))
-    if any(c.get("embedding") for t in manifest["tables"] for c in t["columns"]):
-        parts.append("CREATE EXTENSION IF NOT EXISTS vector;")
+    if needs_pgvector(manifest):
+        parts.append(CREATE_VECTOR + ";")
     parts.extend(t["create_sql"] for t in manifest["tables"] if t["create_sql"])
     return "\n\n".join(parts) + "\n"
 
