@@ -232,3 +232,19 @@ def test_copy_batch_converter_streams_lines_across_chunks(chunk):
     assert writer.output.getvalue() == b"1\t[0.5,-1e-05]\nk4\t[1,2]\n"     # k4: reordered, still valid
     assert writer.converted == 2
     assert writer.refused == [2, "k5"] and writer.escaped == [3]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet='{}[]":,0123456789.-+eE \\', max_size=40) | st.sampled_from(
+    ['{"0":0.5,"1":-1e-3}', '{ "0" : 1 , "1" : 2 }', '[1, 2.5 ,3]', '{"0":01}', '[-0.0]', '{\\"0\\":1}']))
+def test_shapes_compiled_greedy_match_what_the_possessive_ones_match(text):
+    """Python < 3.11 (managed hosts) compiles the shapes greedy: they must accept the same texts."""
+    import re
+
+    from ansible_collections.pgshift.mysql.plugins.module_utils.model import embedding_shapes as shapes
+    from ansible_collections.pgshift.mysql.plugins.module_utils.regex import _POSSESSIVE_MARK
+
+    data = text.encode()
+    for pattern in shapes._OBJECT_SHAPES + shapes._ESCAPED_OBJECT_SHAPES + shapes._ARRAY_SHAPES:
+        greedy = re.compile(_POSSESSIVE_MARK.sub(b"", pattern.pattern))
+        assert bool(pattern.fullmatch(data)) == bool(greedy.fullmatch(data)), (pattern.pattern, data)

@@ -8,8 +8,7 @@ other value (keys reordered, NaN/Infinity, strings, nested values, '01', big exp
 to the careful path (json.loads), which gives the precise error or accepts it, so the fast path
 accepts a subset of what the careful path accepts, with the same vector.
 """
-import re
-import sys
+from ..regex import compile_possessive
 
 _WHITESPACE = b" \t\r\n"
 _KEY_CACHE = {}
@@ -27,16 +26,6 @@ def _keys(n):
 # ---------------------------------------------------------------------------------------------
 # fast path: strict JSON shape checked by one compiled regex, number text kept as is
 
-# Possessive quantifiers (*+ ++ ?+ {m,n}+) spare the shapes any backtracking on Python 3.11+; older
-# Pythons (managed hosts with 3.9/3.10) get the same shapes greedy, which match the same texts here
-# (what follows each quantified part can never be what it repeats), only slower.
-POSSESSIVE = sys.version_info >= (3, 11)
-
-
-def _compile(pattern):
-    return re.compile(pattern if POSSESSIVE else re.sub(rb"(?<=[*+?}])\+", b"", pattern))
-
-
 _WS = rb"[ \t\n\r]*+"
 # A strict JSON number that is surely inside float32's range (< 1e38): at most 29 integer digits and
 # a positive exponent of at most 9. Bigger ones are valid JSON too but go to the careful path,
@@ -49,11 +38,12 @@ _JSON_NUMBER = _PLAIN_NUMBER + rb"(?:[eE](?:-[0-9]++|\+?+0*+[0-9]))?+"
 
 
 def _object_shape(pair, comma, ws=b""):
-    return _compile(ws + rb"\{" + ws + pair + rb"(?:" + comma + pair + rb")*+\}" + ws)
+    return compile_possessive(ws + rb"\{" + ws + pair + rb"(?:" + comma + pair + rb")*+\}" + ws)
 
 
 def _array_shape(number, comma, ws=b""):
-    return _compile(ws + rb"\[" + ws + number + ws + rb"(?:" + comma + ws + number + ws + rb")*+\]" + ws)
+    item = ws + number + ws
+    return compile_possessive(ws + rb"\[" + item + rb"(?:" + comma + item + rb")*+\]" + ws)
 
 
 def _both_numbers(make):
