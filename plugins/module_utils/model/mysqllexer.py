@@ -16,10 +16,12 @@ import re
 
 from ..errors import DumpSyntaxError
 
-# '...' with backslash escapes and '' doubling; unrolled loop: no backtracking per character.
-STRING = rb"'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'"
-DQSTRING = rb'"[^"\\]*(?:(?:\\.|"")[^"\\]*)*"'
-IDENT = rb"`[^`]*(?:``[^`]*)*`"
+# '...' with backslash escapes and '' doubling; unrolled loop, possessive (*+): a string cut short by
+# the buffer's end fails at once instead of backtracking byte by byte (1.5 s per failed try on a
+# 30 MB value); the classes are disjoint, so giving bytes back could never have matched.
+STRING = rb"'[^'\\]*+(?:(?:\\.|'')[^'\\]*+)*+'"
+DQSTRING = rb'"[^"\\]*+(?:(?:\\.|"")[^"\\]*+)*+"'
+IDENT = rb"`[^`]*+(?:``[^`]*+)*+`"
 INTRODUCER = rb"_[A-Za-z0-9]+"
 # One value as mysqldump writes it: string (maybe with introducer), hex/bit literal, bare token.
 VALUE = (STRING + rb"|[-+]?[0-9][0-9.eE+-]*|NULL|(?:" + INTRODUCER + rb"[ \t]*)?(?:" + STRING
