@@ -79,6 +79,15 @@ options:
       of this very dump is left alone without it.
     type: bool
     default: false
+  allow_incomplete_dump:
+    description:
+      - mysqldump and mariadb-dump end a complete dump with a C(-- Dump completed) line; without it after
+        the last statement the dump was cut short (a failed or killed mysqldump, a partial copy), even
+        at a statement boundary, and the run fails naming the file.
+      - C(true) accepts such a dump as knowingly partial (e.g. written with C(--skip-comments) or
+        C(--compact)), with a warning.
+    type: bool
+    default: false
   jobs:
     description:
       - Processes converting INSERT statements to COPY text. The dump is read and split in one process;

@@ -14,6 +14,10 @@ class DumpSyntaxError(MigrationError):
     """The dump cannot be parsed (truncated, garbage, unsupported statement)."""
 
 
+class IncompleteDump(DumpSyntaxError):
+    """The dump does not end with mysqldump's '-- Dump completed' line: it was cut short."""
+
+
 class ValueConversionError(MigrationError):
     """A value cannot be converted to its target type under the chosen policy."""
 

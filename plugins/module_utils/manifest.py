@@ -16,6 +16,7 @@ Usage:
 Writes go to manifest.json.tmp-<pid> then os.replace(): a reader never sees a half-written file.
 """
 import datetime
+import fnmatch
 import json
 import os
 
@@ -74,6 +75,16 @@ def reject_files(dest, schema, table):
     """(<dest>/rejects/<schema>.<table>.copy, ... .log)"""
     base = os.path.join(dest, REJECTS_DIR, "%s.%s" % (schema, table))
     return base + ".copy", base + ".log"
+
+
+def table_wanted(db, name, include=None, exclude=None):
+    """The include_tables / exclude_tables rule of transform, live_copy and verify: globs on
+    `table` or `db.table`; no include list means every table."""
+    keys = ("%s.%s" % (db, name), name)
+
+    def hit(patterns):
+        return any(fnmatch.fnmatchcase(k, p) for p in patterns for k in keys)
+    return (not include or hit(include)) and not hit(exclude or [])
 
 
 def find_table(manifest, schema, name):

@@ -33,6 +33,8 @@ def _parser():
     p.add_argument("--exclude", action="append", default=[])
     p.add_argument("--strict-types", action="store_true")
     p.add_argument("--force", action="store_true")
+    p.add_argument("--allow-incomplete-dump", action="store_true",
+                   help="accept a dump without mysqldump's last line '-- Dump completed' (knowingly partial)")
     p.add_argument("--check", action="store_true", help="parse and report, write nothing")
     p.add_argument("--progress", action="store_true")
     p.add_argument("--jobs", type=int, default=None,
@@ -58,6 +60,7 @@ def options_from_args(args, extra, progress):
         identifier_case=args.identifier_case, schema_map=dict(s.split("=", 1) for s in args.schema_map),
         include_tables=args.include, exclude_tables=args.exclude, strict_types=args.strict_types,
         force=args.force, check_mode=args.check, jobs=args.jobs,
+        allow_incomplete_dump=args.allow_incomplete_dump,
         progress=progress, **extra)
 
 

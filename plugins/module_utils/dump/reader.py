@@ -12,6 +12,7 @@ Usage:
             # kind "insert":    payload is the INSERT header match; the caller now consumes the
             #                   VALUES tuples from reader.buf at reader.pos (reader.fill() for more),
             #                   then resumes next_event() after the terminating delimiter.
+        reader.completed   # at the end: True when mysqldump's "-- Dump completed" line ended the dump
 
 The buffer holds the unconsumed tail plus one read chunk; a value longer than the buffer grows it
 geometrically (so a 1 GB line costs O(n), not O(n^2)).
@@ -31,6 +32,9 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 _LEAD_RE = re.compile(rb"(?:\s+|/\*M?!\d*\\-.*?\*/|/\*(?!M?!).*?\*/|(?:--(?=[ \t\r\n])|#)[^\n]*\n)+", re.S)
 _DELIMITER_RE = re.compile(rb"DELIMITER[ \t]+(\S+)[^\n]*(?:\n|\Z)", re.I)
+# mysqldump's and mariadb-dump's last line: without it after the last statement, the dump was cut
+# (a failed or killed mysqldump, a partial copy), even when the cut fell between two statements.
+_COMPLETED_RE = re.compile(rb"^-- Dump completed", re.M)
 _NAME = rb"(?:" + IDENT + rb"|[\w$]+)"
 INSERT_HEAD_RE = re.compile(
     rb"(?i:(?P<verb>INSERT|REPLACE)(?:\s+(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY))?(?P<ignore>\s+IGNORE)?"
@@ -87,6 +91,7 @@ class DumpReader:
         self.delimiter = b";"
         self._split = _splitter(b";")
         self.peak_buffer = 0
+        self.completed = False     # the "-- Dump completed" line came after the last statement
 
     # -- buffer -------------------------------------------------------------------------------
     def offset(self, pos=None):
@@ -127,6 +132,8 @@ class DumpReader:
             if m is None:
                 return
             end = m.end()
+            if _COMPLETED_RE.search(self.buf, m.start(), end):
+                self.completed = True
             if end == len(self.buf) and not self.eof:
                 self.pos = end
                 continue
@@ -150,7 +157,9 @@ class DumpReader:
                 m = INSERT_HEAD_RE.match(self.buf, start)
                 if m:
                     self.pos = m.end()
+                    self.completed = False
                     return "insert", m, self.offset(start)
+            self.completed = False
             text = self._read_statement()
             kind = "statement" if self.delimiter == b";" else "routine"
             return kind, text, self.offset(start)

@@ -24,6 +24,7 @@ from .. import manifest as mf
 from ..copytext import NULL, copy_escape_bytes
 from ..errors import (
     DumpSyntaxError,
+    IncompleteDump,
     MigrationError,
     ValueConversionError,
 )
@@ -88,6 +89,7 @@ TRANSFORM_ARGUMENT_SPEC = {
     "ignore_columns": {"type": "list", "elements": "str", "default": []},
     "force": {"type": "bool", "default": False},
     "jobs": {"type": "int"},
+    "allow_incomplete_dump": {"type": "bool", "default": False},
 }
 
 
@@ -110,6 +112,7 @@ class TransformOptions:
     exclude_tables: list = field(default_factory=list)
     ignore_columns: list = field(default_factory=list)   # existing mode: dump columns allowed unmapped
     force: bool = False
+    allow_incomplete_dump: bool = False  # a dump without "-- Dump completed" at its end is accepted
     check_mode: bool = False
     pg_params: dict = field(default_factory=dict)
     progress: object = None              # callable(dict) called about every 0.5 s
@@ -165,6 +168,7 @@ class Transformer:
         self.parallel = None                # ParallelInserts while run() goes, when jobs > 1
         self.server_version = None          # from the dump's header, when it has one
         self.current = None                 # the TableState whose INSERTs came last
+        self.databases = set()              # MySQL databases the dump names (verify lists their tables)
 
     # -- names ----------------------------------------------------------------------------------
     def ident(self, name):
@@ -205,6 +209,8 @@ class Transformer:
             self.reader = DumpReader(stream)
             if self.current_db is None:
                 self.current_db = _header_database(self.reader)
+            if self.current_db:
+                self.databases.add(self.current_db)
             self.server_version = header_server_version(self.reader)
             if self.o.schema_mode == "existing":
                 self.target = introspect_target(self.o.pg_params)
@@ -217,6 +223,20 @@ class Transformer:
                 else:
                     self.on_statement(payload, offset)
                 self.report_progress()
+            if not self.reader.completed:
+                self._incomplete_dump()
+
+    def _incomplete_dump(self):
+        """No "-- Dump completed" after the last statement: the dump was cut (at a statement
+        boundary, so nothing else shows it) unless the user says it is knowingly partial."""
+        where = "dump %r ends at byte offset %d without mysqldump's '-- Dump completed' line" % (
+            self.o.src, self.reader.offset())
+        if not self.o.allow_incomplete_dump:
+            raise IncompleteDump("%s: it was cut short (a failed or killed mysqldump, a partial copy), so "
+                                 "tables or rows may be missing; dump again, or set allow_incomplete_dump "
+                                 "(--allow-incomplete-dump) if it is knowingly partial (e.g. written with "
+                                 "--skip-comments or --compact)" % where)
+        self.warnings.append("%s: accepted as partial (allow_incomplete_dump)" % where)
 
     def report_progress(self, table=None, force=False):
         if not self.o.progress:
@@ -242,6 +262,7 @@ class Transformer:
     def on_use(self, text, _offset):
         toks = [t for _k, t in lx.tokenize(text)]
         self.current_db = lx.ident_name(toks[1])
+        self.databases.add(self.current_db)
 
     def on_create_database(self, text, _offset):
         pass
@@ -682,6 +703,7 @@ def _options_record(opts):
             "schema_map": dict(opts.schema_map), "strict_types": opts.strict_types,
             "type_rules": list(opts.type_rules), "include_tables": list(opts.include_tables),
             "exclude_tables": list(opts.exclude_tables),
+            "allow_incomplete_dump": bool(opts.allow_incomplete_dump),
             "embeddings": [{k: v for k, v in e.items()} for e in opts.embeddings or []]}
 
 
@@ -700,6 +722,7 @@ def _fill_manifest(tr, manifest):
         warnings.append("%d routine(s)/trigger(s) not translated: see manifest routines" % len(tr.routines))
     manifest["warnings"] = warnings
     manifest["source"]["bytes_read"] = tr.reader.offset() if tr.reader else 0
+    manifest["source"]["databases"] = sorted(tr.databases | {ts.table.schema for ts in tr.order})
     if tr.server_version:
         manifest["source"]["server_version"] = tr.server_version
 

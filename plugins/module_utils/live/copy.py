@@ -784,7 +784,8 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
         control.close()
     source = _source_info(params, opts, version, opts["flavor"])
     manifest = mf.new_manifest(source, {k: opts[k] for k in ("identifier_case", "zero_date", "invalid_utf8",
-                                                             "nul_bytes", "schema_mode", "snapshot")}
+                                                             "nul_bytes", "schema_mode", "snapshot",
+                                                             "include_tables", "exclude_tables")}
                                | {"schema_map": opts["schema_map"]})
     manifest["schemas"] = sorted({t.entry["schema"] for t in planned})
     manifest["tables"] = [t.entry for t in planned]
