@@ -83,8 +83,13 @@ def pg_connect(params, database=None, autocommit=False):
 def _mysql_file_options(path):
     """[client] options of a MySQL option file (host, port, user, password, ssl-ca...)."""
     parser = configparser.ConfigParser(allow_no_value=True, interpolation=None, strict=False)
-    with open(path) as f:
-        parser.read_string(f.read())
+    try:
+        with open(path) as f:
+            parser.read_string(f.read())
+    except (OSError, UnicodeDecodeError, configparser.Error) as err:
+        reason = err.strerror if isinstance(err, OSError) else str(err).splitlines()[0]
+        raise ConnectionFailed("MySQL option file %s (mysql_defaults_file / --mysql-defaults-file): cannot "
+                               "read it: %s" % (path, reason)) from None
     opts = {}
     for section in ("client", "mysql", "mariadb-client", "mysqldump"):
         if parser.has_section(section):

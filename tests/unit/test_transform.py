@@ -165,17 +165,18 @@ def test_format_sql_and_check_mode(tmp_path):
     assert result["rows"] == 1 and not os.path.exists(tmp_path / "none")
 
 
-def test_long_value_across_buffer_refills(tmp_path):
+@pytest.fixture
+def small_reads(monkeypatch):
+    """The dump reader reads 4 KB at a time (its default chunk is 4 MB)."""
+    from ansible_collections.pgshift.mysql.plugins.module_utils.dump import reader as dumpreader
+    monkeypatch.setattr(dumpreader.DumpReader.__init__, "__defaults__", (4096, None))
+
+
+def test_long_value_across_buffer_refills(tmp_path, small_reads):
     big = b"x" * 300_000
     body = T + b"INSERT INTO `t` VALUES " + b",".join(
         b"(%d,'%s\\'',NULL,1,NULL)" % (i, big) for i in range(1, 4)) + b";\n"
-    from ansible_collections.pgshift.mysql.plugins.module_utils.dump import reader as dumpreader
-    old = dumpreader.CHUNK
-    dumpreader.DumpReader.__init__.__defaults__ = (4096,)
-    try:
-        _r, dest = transform(tmp_path, body)
-    finally:
-        dumpreader.DumpReader.__init__.__defaults__ = (old,)
+    _r, dest = transform(tmp_path, body)
     assert [len(r[1]) for r in rows(dest)] == [300_001] * 3
 
 

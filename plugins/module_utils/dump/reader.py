@@ -21,8 +21,9 @@ import io
 import os
 import re
 import sys
+import zlib
 
-from ..errors import DumpSyntaxError, MigrationError
+from ..errors import DumpReadError, DumpSyntaxError, MigrationError
 from ..model.mysqllexer import DQSTRING, IDENT, STRING
 
 CHUNK = 4 << 20
@@ -72,8 +73,57 @@ def open_dump(path):
         except ImportError:
             raise MigrationError("open dump %r: zstd file but the 'zstandard' package is missing"
                                  % path) from None
-        return zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True, closefd=True)
+        return ZstdStream(stream, zstandard)
     return stream
+
+
+class ZstdStream:
+    """Frames of a .zst file, decompressed as read. zstandard's stream_reader ends silently on a
+    truncated frame; here a stream that ends inside a frame raises EOFError, as gzip does."""
+
+    compressed = "zstd"
+
+    def __init__(self, raw, zstandard):
+        self._raw, self._dctx, self._frame = raw, zstandard.ZstdDecompressor(), None
+        self.error_types = (zstandard.ZstdError,)
+
+    def read(self, size=-1):
+        out, have = [], 0
+        while size < 0 or have < size:
+            data = self._raw.read(max(size - have, 1 << 20) if size >= 0 else 1 << 20)
+            if not data:
+                if self._frame is not None:
+                    raise EOFError("the stream ends inside a zstd frame")
+                break
+            while data:
+                if self._frame is None:
+                    self._frame = self._dctx.decompressobj()
+                block = self._frame.decompress(data)
+                out.append(block)
+                have += len(block)
+                data = b""
+                if self._frame.eof:             # next frame (concatenated .zst files) or the end
+                    data, self._frame = self._frame.unused_data, None
+        return b"".join(out)
+
+    def close(self):
+        self._raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _read_error_types(stream):
+    """(kind of compression or None, exceptions its reads raise on corrupt data)."""
+    import gzip
+    if isinstance(stream, gzip.GzipFile):
+        return "gzip", (EOFError, gzip.BadGzipFile, zlib.error)
+    if isinstance(stream, ZstdStream):
+        return "zstd", (EOFError, *stream.error_types)
+    return None, ()
 
 
 class DumpReader:
@@ -81,8 +131,10 @@ class DumpReader:
 
     statement_end = None       # where the current INSERT ends is not known here (RowCodec finds it)
 
-    def __init__(self, stream, chunk=CHUNK):
+    def __init__(self, stream, chunk=CHUNK, name=None):
         self.stream = stream
+        self.name = name                # the dump's path, for errors
+        self.compressed, self._corrupt = _read_error_types(stream)
         self.chunk = chunk
         self.buf = b""
         self.pos = 0
@@ -108,7 +160,7 @@ class DumpReader:
         parts, have = [self.buf], len(self.buf)
         got_any = False
         while have < want and not self.eof:
-            data = self.stream.read(max(want - have, self.chunk))
+            data = self._read(max(want - have, self.chunk), have)
             if not data:
                 self.eof = True
                 break
@@ -119,6 +171,37 @@ class DumpReader:
             self.buf = b"".join(parts)
             self.peak_buffer = max(self.peak_buffer, len(self.buf))
         return got_any
+
+    def _read(self, size, have):
+        """One read of the stream; a corrupt or truncated file, or an I/O error, as one DumpReadError
+        naming the file and how far its SQL could be read."""
+        try:
+            return self.stream.read(size)
+        except self._corrupt + (OSError,) as err:
+            raise DumpReadError(self._read_failure(err, self.base + have)) from None
+
+    def _read_failure(self, err, offset):
+        where = "dump %r" % self.name if self.name else "dump"
+        if isinstance(err, EOFError):
+            reason = "truncated .%s file (%s)" % ("gz" if self.compressed == "gzip" else "zst", err)
+        elif isinstance(err, self._corrupt):         # (gzip.BadGzipFile is an OSError too)
+            reason = "the %s data is corrupt (%s)" % (self.compressed, err)
+        else:
+            reason = "read failed (%s)" % (err.strerror or err)
+        return "%s: %s, after %d bytes of SQL" % (where, reason, offset)
+
+    def blame_corruption(self, err):
+        """A parse or value error in a compressed dump may come from corrupt bytes that the format's
+        check (gzip's CRC at the member's end, zstd's checksums) has not reached yet: read on to the
+        end, and if the stream is corrupt, raise that instead of, say, a NUL byte in row 146."""
+        if not self.compressed or self.eof:
+            return
+        try:
+            while self.stream.read(self.chunk):
+                pass
+        except self._corrupt + (OSError,) as corrupt:
+            raise DumpReadError("%s (it made the dump unreadable near byte offset %d: %s)"
+                                % (self._read_failure(corrupt, self.offset()), self.offset(), err)) from None
 
     def _ensure(self, n):
         if len(self.buf) - self.pos < n and not self.eof:
@@ -168,7 +251,7 @@ class DumpReader:
         """Collect one statement up to the delimiter; comments and /*!NNNNN markers removed."""
         start_abs = self.offset()
         while True:
-            text, end = self._scan(self.pos)
+            text, end = self._scan_from(self.pos, start_abs)
             if end is not None:
                 self.pos = end
                 return text
@@ -185,6 +268,15 @@ class DumpReader:
                                   "(starts %r)" % (start_abs, self.delimiter.decode(), rest[:60]))
         self.pos = len(self.buf)
         return b""
+
+    def _scan_from(self, pos, start_abs):
+        """_scan, its errors naming where the statement starts: a quote in garbage between two
+        statements makes the rest of the dump one string, so the error shows up near the end."""
+        try:
+            return self._scan(pos)
+        except DumpSyntaxError as err:
+            raise DumpSyntaxError("statement at byte offset %d (starts %r): %s"
+                                  % (start_abs, bytes(self.buf[pos:pos + 60]), err)) from None
 
     def _scan(self, pos):
         """(text, end) when the delimiter is found in the buffer, else (None, None)."""

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from .. import manifest as mf
 from ..copytext import NULL, copy_escape_bytes
 from ..errors import (
+    DumpReadError,
     DumpSyntaxError,
     IncompleteDump,
     MigrationError,
     ValueConversionError,
+    write_error,
 )
 from ..model import mysqllexer as lx
 from ..model.existing import existing_plans, find_target, introspect_target
@@ -56,6 +58,7 @@ from .reader import (
     open_dump,
     source_facts,
 )
+from .rowcodec import DumpDataError as _RowcodecDataError
 from .rowcodec import RowCodec
 
 
@@ -206,7 +209,7 @@ class Transformer:
 
     def _run(self):
         with open_dump(self.o.src) as stream:
-            self.reader = DumpReader(stream)
+            self.reader = DumpReader(stream, name=self.o.src)
             if self.current_db is None:
                 self.current_db = _header_database(self.reader)
             if self.current_db:
@@ -214,17 +217,27 @@ class Transformer:
             self.server_version = header_server_version(self.reader)
             if self.o.schema_mode == "existing":
                 self.target = introspect_target(self.o.pg_params)
-            while (event := self.reader.next_event()) is not None:
-                kind, payload, offset = event
-                if kind == "insert":
-                    self.on_insert(payload, offset)
-                elif kind == "routine":
-                    self.on_routine(payload)
-                else:
-                    self.on_statement(payload, offset)
-                self.report_progress()
+            try:
+                self._read_events()
+                if self.parallel:
+                    self.parallel.drain(self)
+            except (DumpSyntaxError, ValueConversionError, DumpDataError, _RowcodecDataError) as err:
+                if not isinstance(err, DumpReadError):
+                    self.reader.blame_corruption(err)
+                raise
             if not self.reader.completed:
                 self._incomplete_dump()
+
+    def _read_events(self):
+        while (event := self.reader.next_event()) is not None:
+            kind, payload, offset = event
+            if kind == "insert":
+                self.on_insert(payload, offset)
+            elif kind == "routine":
+                self.on_routine(payload)
+            else:
+                self.on_statement(payload, offset)
+            self.report_progress()
 
     def _incomplete_dump(self):
         """No "-- Dump completed" after the last statement: the dump was cut (at a statement
@@ -471,17 +484,24 @@ class Transformer:
         if self.o.check_mode:
             return
         if ts.reject_out is None:
-            os.makedirs(os.path.join(self.workdir, mf.REJECTS_DIR), exist_ok=True)
+            mf.make_private_dirs(os.path.join(self.workdir, mf.REJECTS_DIR))
             copy_path, log_path = mf.reject_files(self.workdir, ts.pg_schema, ts.pg_name)
-            ts.reject_out, ts.reject_log = open(copy_path, "wb"), open(log_path, "w", encoding="utf-8")  # noqa: SIM115
+            ts.reject_out = _TableOutput(copy_path, self._open_files)
+            ts.reject_log = _TableOutput(log_path, self._open_files)
         ts.reject_out.write(line)
-        ts.reject_log.write("row %d at byte offset %d: %s\n" % (row_no, offset, reason))
+        ts.reject_log.write(b"row %d at byte offset %d: %s\n" % (row_no, offset, reason.encode("utf-8")))
 
-    def close_outputs(self):
+    def close_outputs(self, failing=False):
+        """Close every output; while failing, a second write error (the disk is full) must not hide
+        the first error."""
         for ts in self.order:
             for f in (ts.out, ts.reject_out, ts.reject_log):
                 if f is not None:
-                    f.close()
+                    try:
+                        f.close()
+                    except MigrationError:
+                        if not failing:
+                            raise
 
     # -- publishing finished tables (pipelined load) ------------------------------------------
     def _publish_current(self):
@@ -517,7 +537,7 @@ class Transformer:
 
     def _table_entry(self, ts):
         if ts.out is None and not self.o.check_mode:
-            open(mf.data_file(self.workdir, ts.pg_schema, ts.pg_name), "wb").close()
+            mf.open_private(mf.data_file(self.workdir, ts.pg_schema, ts.pg_name)).close()
         warnings = ts.warnings + ["%d value(s) changed by policy %s" % (n, k)
                                   for k, n in sorted(ts.policies.counts.items())]
         cols = [mf.column_entry(p.name, p.source_name, p.source_type, p.pg_type, nullable=p.nullable,
@@ -543,12 +563,18 @@ class _TableOutput:
         self._file = None
         self._created = False
         self._open_files = open_files
+        self.written = 0                    # bytes handed to write(), for a disk-full message
 
     def write(self, data):
         f = self._file
         if f is None:
             f = self._open()
-        return f.write(data)
+        try:
+            f.write(data)
+        except OSError as err:              # ENOSPC, EDQUOT, EIO: named, with what was being written
+            raise write_error(err, self.name, len(data), self.written) from None
+        self.written += len(data)
+        return len(data)
 
     def create(self):
         """Create (truncate) the file now rather than at the first write."""
@@ -556,7 +582,7 @@ class _TableOutput:
             self._open()
 
     def _open(self):
-        self._file = open(self.name, "ab" if self._created else "wb", buffering=1 << 20)  # noqa: SIM115
+        self._file = mf.open_private(self.name, "ab" if self._created else "wb", buffering=1 << 20)
         self._created = True                    # (closed by close() or when others are opened)
         self._open_files[self] = None
         while len(self._open_files) > self.MAX_OPEN:
@@ -566,11 +592,14 @@ class _TableOutput:
 
     def close(self):
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            f, self._file = self._file, None
             self._open_files.pop(self, None)
+            try:
+                f.close()                        # flushes the last buffered MB
+            except OSError as err:
+                raise write_error(err, self.name, None, self.written) from None
         elif not self._created:
-            open(self.name, "wb").close()        # a table without rows still gets its (empty) file
+            mf.open_private(self.name).close()   # a table without rows still gets its (empty) file
             self._created = True
 
 
@@ -634,7 +663,7 @@ def _prepare_dest(opts):
         if os.path.exists(dest) and not opts.force:
             raise MigrationError("transform: dest %r exists (force: true to overwrite)" % dest)
         work = tempfile.mkdtemp(prefix=".pgshift-", dir=os.path.dirname(os.path.abspath(dest)) or ".")
-        os.makedirs(os.path.join(work, mf.DATA_DIR))
+        mf.make_private_dirs(os.path.join(work, mf.DATA_DIR))
         return work
     manifest_path = os.path.join(dest, mf.MANIFEST_NAME)
     if os.path.exists(manifest_path) and not opts.force:
@@ -642,7 +671,7 @@ def _prepare_dest(opts):
     if os.path.isdir(dest) and opts.force:
         for sub in (mf.DATA_DIR, mf.REJECTS_DIR):
             shutil.rmtree(os.path.join(dest, sub), ignore_errors=True)
-    os.makedirs(os.path.join(dest, mf.DATA_DIR), exist_ok=True)
+    mf.make_private_dirs(os.path.join(dest, mf.DATA_DIR))
     return dest
 
 
@@ -662,7 +691,7 @@ def run_transform(opts):
     try:
         tr.run()
     except BaseException:
-        tr.close_outputs()
+        tr.close_outputs(failing=True)
         if opts.format == "sql" and tr.workdir:
             shutil.rmtree(tr.workdir, ignore_errors=True)
         raise
@@ -758,13 +787,20 @@ def _write_sql_files(tr, manifest):
     else:
         pre, post = pre_data_sql(manifest), post_data_sql(manifest)
     for name, text in ((mf.PRE_DATA, pre), (mf.POST_DATA, post)):
-        with open(os.path.join(tr.workdir, name), "w", encoding="utf-8") as f:
-            f.write(text)
+        mf.write_text(os.path.join(tr.workdir, name), text)
 
 
 def _assemble_script(tr, manifest, dest):
     tmp = dest + ".tmp-%d" % os.getpid()
-    with open(tmp, "wb") as out:
+    try:
+        _write_script(tr, manifest, tmp)
+    except OSError as err:
+        raise write_error(err, tmp, None, os.path.getsize(tmp) if os.path.exists(tmp) else None) from None
+    os.replace(tmp, dest)
+
+
+def _write_script(tr, manifest, tmp):
+    with mf.open_private(tmp) as out:
         with open(os.path.join(tr.workdir, mf.PRE_DATA), "rb") as f:
             shutil.copyfileobj(f, out)
         for t in manifest["tables"]:
@@ -777,7 +813,6 @@ def _assemble_script(tr, manifest, dest):
         out.write(b"\n")
         with open(os.path.join(tr.workdir, mf.POST_DATA), "rb") as f:
             shutil.copyfileobj(f, out)
-    os.replace(tmp, dest)
 
 
 def _result(tr, manifest, opts):

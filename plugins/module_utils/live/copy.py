@@ -59,7 +59,7 @@ import time
 from .. import manifest as mf
 from ..connections import describe_mysql, mysql_connect, mysql_option_file, mysql_settings
 from ..copytext import parse_row
-from ..errors import MigrationError
+from ..errors import MigrationError, write_error
 from ..load.copy import (
     READ_SIZE,
     RejectIsolator,
@@ -269,8 +269,7 @@ def write_sql_files(dest, manifest):
     post = [p["sql"] for t in manifest["tables"] for p in t["post_data"]]
     for name, statements in ((mf.PRE_DATA, pre), (mf.POST_DATA, post)):
         path = os.path.join(dest, name)
-        with open(path + ".tmp", "w", encoding="utf-8") as f:
-            f.write("\n\n".join(statements) + ("\n" if statements else ""))
+        mf.write_text(path + ".tmp", "\n\n".join(statements) + ("\n" if statements else ""))
         os.replace(path + ".tmp", path)
 
 
@@ -483,14 +482,17 @@ class LiveLoad(PgLoad):
     def _isolate(self, cur, task, reader, select, *, rejects, part):
         """Spill the part (same snapshot) to a data file, then pg_load's bisecting isolator."""
         path = task.path if part.index is None else "%s.chunk-%04d" % (task.path, part.index)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        mf.make_private_dirs(os.path.dirname(path))
         source, pycols = self._source(task, reader.stream(select), rejects)
-        with open(path, "wb") as f:
+        with mf.open_private(path) as f:
             while True:
                 chunk = source.read(READ_SIZE)
                 if not chunk:
                     break
-                f.write(chunk)
+                try:
+                    f.write(chunk)
+                except OSError as err:
+                    raise write_error(err, path, len(chunk), f.tell()) from None
         if part.prepare:
             self._prepare_table(cur, task)
         with self._lock:
@@ -794,7 +796,7 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
     manifest["live_plan_id"] = manifest_id
     _carry_previous_snapshot(dest, manifest)
     if not check_mode:
-        os.makedirs(dest, exist_ok=True)
+        mf.make_private_dirs(dest)
         write_sql_files(dest, manifest)
         mf.write_manifest(dest, manifest, complete=False)
     elif not os.path.isdir(dest):

@@ -12,6 +12,7 @@ import io
 import os
 import re
 
+from .. import manifest as mf
 from ..errors import MigrationError
 
 READ_SIZE = 1 << 18        # bytes handed to libpq per read: large enough to keep COPY busy
@@ -101,9 +102,9 @@ class RejectWriter:
 
     def add(self, line_no, line, message):
         if self._copy is None:
-            os.makedirs(os.path.dirname(self.copy_path), exist_ok=True)
-            self._copy = open(self.copy_path, "wb")  # noqa: SIM115 - kept open across rows
-            self._log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115
+            mf.make_private_dirs(os.path.dirname(self.copy_path))
+            self._copy = mf.open_private(self.copy_path, "wb")  # noqa: SIM115 - kept open across rows
+            self._log = mf.open_private(self.log_path, "w", encoding="utf-8")  # noqa: SIM115
         self._copy.write(line if line.endswith(b"\n") else line + b"\n")
         self._log.write("%s line %d: %s\n" % (self.data_label, line_no, message))
         self.count += 1

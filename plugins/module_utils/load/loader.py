@@ -669,9 +669,7 @@ class PgLoad:
                  "post_data_done": sorted(step for phase, step in steps if phase == "post")}
         path = os.path.join(self.src, STATE_FILE)
         tmp = "%s.tmp-%d-%d" % (path, os.getpid(), threading.get_ident())
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(state, f, indent=1, default=str)
-            f.write("\n")
+        mf.write_text(tmp, json.dumps(state, indent=1, default=str) + "\n")
         os.replace(tmp, path)
 
     def _result(self, **extra):

@@ -1112,8 +1112,6 @@ def failure_message(report, limit=5):
 
 def write_report(report, path):
     tmp = "%s.tmp-%d" % (path, os.getpid())
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=1, default=str, ensure_ascii=False)
-        f.write("\n")
+    mf.write_text(tmp, json.dumps(report, indent=1, default=str, ensure_ascii=False) + "\n")   # 0600
     os.replace(tmp, path)
     return path
