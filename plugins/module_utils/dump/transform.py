@@ -47,7 +47,7 @@ from ..model.types import (
     quote_ident,
     rules_from_dicts,
 )
-from ..model.values import CHARSETS, Policies
+from ..model.values import CHARSETS, Policies, check_zero_date
 from ..model.views import translate_view
 from .parallel import (
     ParallelInserts,
@@ -677,7 +677,7 @@ def _prepare_dest(opts):
 
 def run_transform(opts):
     """Transform opts.src into opts.dest; returns the result dict (see module RETURN)."""
-    _validate(opts)
+    validate_options(opts)
     facts = source_facts(opts.src) if os.path.exists(opts.src) or opts.src == "-" else None
     if facts is None:
         raise MigrationError("transform: src %r not found" % opts.src)
@@ -707,7 +707,9 @@ def run_transform(opts):
     return _result(tr, manifest, opts)
 
 
-def _validate(opts):
+def validate_options(opts):
+    """Refuse bad options before anything is read or written (transform and migrate-dump)."""
+    check_zero_date(opts.zero_date)
     if opts.jobs is not None and (not isinstance(opts.jobs, int) or opts.jobs < 1):
         raise MigrationError("transform: jobs must be a positive integer, got %r" % (opts.jobs,))
     for name, allowed in (("format", ("dir", "sql")), ("schema_mode", ("create", "existing")),

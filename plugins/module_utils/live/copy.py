@@ -74,7 +74,7 @@ from ..model.embedding_text import make_converter
 from ..model.existing import existing_plans, introspect_target
 from ..model.pgddl import NameRegistry, table_ddl
 from ..model.types import MapOptions, column_ddl, map_column, rules_from_dicts
-from ..model.values import geometry_to_wkt
+from ..model.values import check_zero_date, geometry_to_wkt
 from .catalog import read_catalog, server_flavor, table_sizes
 from .chunks import DEFAULT_CHUNK_ROWS, ChunkPlan, chunk_count, chunk_key
 from .filter import ColumnFilter, PythonColumn, embedding_converter, geometry_converter
@@ -114,6 +114,7 @@ def check_options(opts):
         raise LiveCopyError("live_copy: identifier_case must be preserve or lower")
     if opts.get("schema_mode", "create") not in ("create", "existing"):
         raise LiveCopyError("live_copy: schema_mode must be create or existing")
+    check_zero_date(opts.get("zero_date", "error"), "live_copy: zero_date (--zero-date)")
 
 
 def _table_wanted(db, name, include, exclude):
