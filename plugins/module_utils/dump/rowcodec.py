@@ -424,7 +424,8 @@ class RowCodec:
         if emb and emb["invalid"] == "reject":
             emb["rejected"] += 1
             raw = b"\t".join(copy_escape_bytes(v) for v in values) + b"\n"
-            tr.reject(ts, row_no, offset, raw, "column %s: %s" % (plan.source_name, err))
+            tr.reject(ts, row_no, offset, raw, "column %s: %s" % (plan.source_name, err),
+                      key=self._key_text(values))
             return None
         raise DumpDataError("%s: %s" % (where, err)) from None
 

@@ -479,7 +479,9 @@ class Transformer:
             return
         ts.out = _TableOutput(mf.data_file(self.workdir, ts.pg_schema, ts.pg_name), self._open_files)
 
-    def reject(self, ts, row_no, offset, line, reason):
+    def reject(self, ts, row_no, offset, line, reason, *, key=""):
+        """A row refused by a policy `reject`: its values to rejects/<table>.copy, and to .log its row
+        number, key (' (key 17)', the primary key's values; '' without one), offset and reason."""
         ts.rejected += 1
         if self.o.check_mode:
             return
@@ -489,7 +491,7 @@ class Transformer:
             ts.reject_out = _TableOutput(copy_path, self._open_files)
             ts.reject_log = _TableOutput(log_path, self._open_files)
         ts.reject_out.write(line)
-        ts.reject_log.write(b"row %d at byte offset %d: %s\n" % (row_no, offset, reason.encode("utf-8")))
+        ts.reject_log.write(("row %d%s at byte offset %d: %s\n" % (row_no, key, offset, reason)).encode())
 
     def close_outputs(self, failing=False):
         """Close every output; while failing, a second write error (the disk is full) must not hide
