@@ -31,6 +31,10 @@ class ConnectionFailed(MigrationError):
     """A database could not be reached or refused the credentials."""
 
 
+class ConnectionLost(ConnectionFailed):
+    """The server ended an open connection (stopped, restarted, or the network went away)."""
+
+
 class VerificationFailed(MigrationError):
     """Source and target differ."""
 
