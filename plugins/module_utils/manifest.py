@@ -33,8 +33,15 @@ POST_DATA_KINDS = ("primary_key", "unique", "index", "foreign_key", "trigger", "
 
 
 def make_private_dirs(path):
-    """mkdir -p with mode 0700 for what it creates: a migration dir holds the whole database."""
-    os.makedirs(path, mode=0o700, exist_ok=True)
+    """mkdir -p with mode 0700 for every directory it creates (os.makedirs gives the mode to the
+    last one only): a migration dir holds the whole database. Existing ones are left as they are."""
+    missing, path = [], os.path.abspath(path)
+    while not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(directory, 0o700)
 
 
 def open_private(path, mode="wb", **kwargs):

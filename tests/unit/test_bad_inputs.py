@@ -139,3 +139,37 @@ def test_missing_mysql_defaults_file_is_named(files):
     run = _pgshift("live-copy", "--databases", "x", "--dest", str(files / "out"),
                    "--mysql-defaults-file", str(files / "no.cnf"))
     _one_line_error(run, "no.cnf", "--mysql-defaults-file", "No such file")
+
+
+def _modes(root):
+    """{relative path: mode} of every directory and file under root (root itself as '.')."""
+    out = {".": os.stat(root).st_mode & 0o777}
+    for base, dirs, names in os.walk(root):
+        for name in dirs + names:
+            path = os.path.join(base, name)
+            out[os.path.relpath(path, root)] = os.stat(path).st_mode & 0o777
+    return out
+
+
+def test_console_migration_dir_is_private(tmp_path):
+    """dirs 0700, data files, manifest, SQL files and rejects 0600, whatever the umask (022 here),
+    as the role creates them: the dir holds the whole database."""
+    src = tmp_path / "e.sql"
+    src.write_bytes(b"CREATE TABLE `ce` (`id` int NOT NULL, `embedding` longtext, PRIMARY KEY (`id`));\n"
+                    b"INSERT INTO `ce` VALUES (1,'[1,2,3]'),(2,'[1]');\n-- Dump completed\n")
+    (tmp_path / "opts.json").write_text('{"default_schema": "db", "embeddings": [{"table": "ce", "column":'
+                                        ' "embedding", "dimensions": 3, "format": "json_array",'
+                                        ' "invalid": "reject"}]}')
+    dest = tmp_path / "new" / "run1"                                # its parent is created too
+    old = os.umask(0o022)
+    try:
+        run = _pgshift("transform", str(src), str(dest), "--options-json", str(tmp_path / "opts.json"))
+    finally:
+        os.umask(old)
+    assert run.returncode == 0, run.stderr
+    modes = _modes(tmp_path / "new")
+    assert {"run1/data/db.ce.copy", "run1/rejects/db.ce.copy", "run1/rejects/db.ce.log",
+            "run1/manifest.json", "run1/pre-data.sql"} <= set(modes)
+    wrong = {p: oct(m) for p, m in modes.items()
+             if m != (0o700 if os.path.isdir(os.path.join(tmp_path, "new", p)) else 0o600)}
+    assert not wrong, wrong
