@@ -574,7 +574,7 @@ class _TableOutput:
         try:
             f.write(data)
         except OSError as err:              # ENOSPC, EDQUOT, EIO: named, with what was being written
-            raise write_error(err, self.name, len(data), self.written) from None
+            raise write_error(err, self.name, len(data), os.path.getsize(self.name)) from None
         self.written += len(data)
         return len(data)
 
@@ -596,10 +596,11 @@ class _TableOutput:
         if self._file is not None:
             f, self._file = self._file, None
             self._open_files.pop(self, None)
+            on_disk = os.fstat(f.fileno()).st_size
             try:
                 f.close()                        # flushes the last buffered MB
             except OSError as err:
-                raise write_error(err, self.name, None, self.written) from None
+                raise write_error(err, self.name, self.written - on_disk, on_disk) from None
         elif not self._created:
             mf.open_private(self.name).close()   # a table without rows still gets its (empty) file
             self._created = True
