@@ -68,6 +68,11 @@ def _driver(name, package):
                                "(pip install %s) or use the project's .venv" % (package, package)) from None
 
 
+def one_line(err):
+    """A driver's message on one line (libpq adds a tab-indented hint line: 'Is the server running')."""
+    return "; ".join(line.strip() for line in str(err).strip().splitlines() if line.strip())
+
+
 def pg_connect(params, database=None, autocommit=False):
     psycopg2 = _driver("psycopg2", "psycopg2-binary")
 
@@ -75,7 +80,7 @@ def pg_connect(params, database=None, autocommit=False):
         conn = psycopg2.connect(**pg_dsn_kwargs(params, database))
     except psycopg2.OperationalError as err:
         raise ConnectionFailed("cannot connect to PostgreSQL %s: %s"
-                               % (describe_pg(params, database), str(err).strip())) from None
+                               % (describe_pg(params, database), one_line(err))) from None
     conn.autocommit = autocommit
     return conn
 
@@ -131,7 +136,7 @@ def mysql_connect(params, database=None, **kwargs):
         return pymysql.connect(**connect_kwargs)
     except pymysql.err.OperationalError as err:
         raise ConnectionFailed("cannot connect to MySQL %s: %s"
-                               % (describe_mysql(params, database), err.args[-1])) from None
+                               % (describe_mysql(params, database), one_line(err.args[-1]))) from None
 
 
 @contextlib.contextmanager
