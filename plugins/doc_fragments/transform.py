@@ -45,7 +45,10 @@ options:
     elements: dict
     default: []
   zero_date:
-    description: Zero dates (0000-00-00...) -> C(error), C(null), or this replacement literal.
+    description:
+      - Zero dates (0000-00-00...) -> C(error), C(null), or this replacement literal.
+      - A replacement must be a valid date (C(1970-01-01)) or date and time (C(1970-01-01 00:00:00));
+        anything else is refused before the dump is read, and a date column refuses a time of day.
     type: str
     default: error
   invalid_utf8:

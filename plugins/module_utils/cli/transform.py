@@ -28,7 +28,8 @@ def _parser():
     p.add_argument("dest")
     p.add_argument("--format", default="dir", choices=["dir", "sql"])
     p.add_argument("--schema-mode", default="create", choices=["create", "existing"])
-    p.add_argument("--zero-date", default="error")
+    p.add_argument("--zero-date", default="error",
+                   help="error, null, or a replacement date / date and time such as '1970-01-01 00:00:00'")
     p.add_argument("--invalid-utf8", default="error", choices=["error", "replace"])
     p.add_argument("--nul-bytes", default="error", choices=["error", "strip"])
     p.add_argument("--identifier-case", default="preserve", choices=["preserve", "lower"])
