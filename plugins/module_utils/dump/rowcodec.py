@@ -23,6 +23,7 @@ from ..model.values import (
     make_converter,
     make_embedding_converter,
 )
+from .reader import MAX_STATEMENT
 
 _V = b"(" + lx.VALUE + b")"
 _SEP = rb"\s*\)\s*(;|,\s*)"
@@ -126,10 +127,11 @@ def fill_statement(reader):
         end, more = lx.statement_end(reader.buf, reader.pos)
         if end is not None:
             return
+        ahead = len(reader.buf) - reader.pos
         if not more and lx.string_quotes(reader.buf, reader.pos, len(reader.buf)) % 2 == 0:
             return                      # outside any string: the regexes may find the tuple whole
-        if not reader.fill(2 * (len(reader.buf) - reader.pos) + reader.chunk):
-            return
+        if ahead > MAX_STATEMENT or not reader.fill(2 * ahead + reader.chunk):
+            return                      # (past max_allowed_packet's ceiling the row loop reports it)
 
 
 class DumpDataError(MigrationError):
