@@ -81,8 +81,6 @@ class ZstdStream:
     """Frames of a .zst file, decompressed as read. zstandard's stream_reader ends silently on a
     truncated frame; here a stream that ends inside a frame raises EOFError, as gzip does."""
 
-    compressed = "zstd"
-
     def __init__(self, raw, zstandard):
         self._raw, self._dctx, self._frame = raw, zstandard.ZstdDecompressor(), None
         self.error_types = (zstandard.ZstdError,)
@@ -200,8 +198,9 @@ class DumpReader:
             while self.stream.read(self.chunk):
                 pass
         except self._corrupt + (OSError,) as corrupt:
-            raise DumpReadError("%s (it made the dump unreadable near byte offset %d: %s)"
-                                % (self._read_failure(corrupt, self.offset()), self.offset(), err)) from None
+            raise DumpReadError("%s; the corrupt bytes are the likely cause of the error seen first, near"
+                                " byte offset %d: %s" % (self._read_failure(corrupt, self.offset()),
+                                                         self.offset(), err)) from None
 
     def _ensure(self, n):
         if len(self.buf) - self.pos < n and not self.eof:
