@@ -2,6 +2,7 @@
 import gzip
 import json
 import os
+import re
 
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.copytext import parse_row
@@ -326,3 +327,24 @@ def test_cli_allow_incomplete_dump(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "d.sql' ends at byte offset" in err and "--allow-incomplete-dump" in err
     assert cli_transform.main([str(src), str(tmp_path / "b"), "--allow-incomplete-dump"]) == 0
+
+
+@pytest.mark.parametrize("value", ["'; DROP TABLE y; --", "2021-02-30", "0000-00-00", "1970-01-01 25:00:00",
+                                   "yesterday", "1970-1-1", "1970-01-01 00:00:00; x"])
+def test_zero_date_replacement_must_be_a_date(tmp_path, value):
+    with pytest.raises(MigrationError, match=r"zero_date \(--zero-date\) must be .*got %s"
+                                             % re.escape(repr(value))):
+        transform(tmp_path, T, zero_date=value)
+    assert not (tmp_path / "out").exists()                  # refused before anything is written
+
+
+def test_zero_date_replacement_fits_each_column(tmp_path):
+    body = (b"CREATE TABLE `z` (`id` int NOT NULL, `d` date, `dt` datetime, PRIMARY KEY (`id`));\n"
+            b"INSERT INTO `z` VALUES (1,'0000-00-00','0000-00-00 00:00:00');\n")
+    with pytest.raises(MigrationError, match=r"column z\.d \(date\) is a date: zero_date replacement "
+                                             r"'1970-01-01 12:00:00' has a time of day"):
+        transform(tmp_path, body, zero_date="1970-01-01 12:00:00")
+    _r, dest = transform(tmp_path, body, zero_date="1970-01-01 00:00:00", force=True)
+    assert rows(dest, "db1.z") == [["1", "1970-01-01 00:00:00", "1970-01-01 00:00:00"]]
+    _r, dest = transform(tmp_path, body, zero_date="1970-01-01", force=True)
+    assert rows(dest, "db1.z") == [["1", "1970-01-01", "1970-01-01"]]
