@@ -45,7 +45,10 @@ options:
     elements: dict
     default: []
   zero_date:
-    description: Zero dates (0000-00-00...) -> C(error), C(null), or this replacement literal.
+    description:
+      - Zero dates (0000-00-00...) -> C(error), C(null), or this replacement literal.
+      - A replacement must be a valid date (C(1970-01-01)) or date and time (C(1970-01-01 00:00:00));
+        anything else is refused before the dump is read, and a date column refuses a time of day.
     type: str
     default: error
   invalid_utf8:
@@ -77,6 +80,15 @@ options:
   force:
     description: Overwrite a migration dir (or script) of another dump or other options; a complete one
       of this very dump is left alone without it.
+    type: bool
+    default: false
+  allow_incomplete_dump:
+    description:
+      - mysqldump and mariadb-dump end a complete dump with a C(-- Dump completed) line; without it after
+        the last statement the dump was cut short (a failed or killed mysqldump, a partial copy), even
+        at a statement boundary, and the run fails naming the file.
+      - C(true) accepts such a dump as knowingly partial (e.g. written with C(--skip-comments) or
+        C(--compact)), with a warning.
     type: bool
     default: false
   jobs:

@@ -71,6 +71,11 @@ def _driver(name, package):
                                "(pip install %s) or use the project's .venv" % (package, package)) from None
 
 
+def one_line(err):
+    """A driver's message on one line (libpq adds a tab-indented hint line: 'Is the server running')."""
+    return "; ".join(line.strip() for line in str(err).strip().splitlines() if line.strip())
+
+
 def pg_connect(params, database=None, autocommit=False):
     psycopg2 = _driver("psycopg2", "psycopg2-binary")
 
@@ -78,7 +83,7 @@ def pg_connect(params, database=None, autocommit=False):
         conn = psycopg2.connect(**pg_dsn_kwargs(params, database))
     except psycopg2.OperationalError as err:
         raise ConnectionFailed("cannot connect to PostgreSQL %s: %s"
-                               % (describe_pg(params, database), str(err).strip())) from None
+                               % (describe_pg(params, database), one_line(err))) from None
     conn.autocommit = autocommit
     return conn
 
@@ -86,8 +91,13 @@ def pg_connect(params, database=None, autocommit=False):
 def _mysql_file_options(path):
     """[client] options of a MySQL option file (host, port, user, password, ssl-ca...)."""
     parser = configparser.ConfigParser(allow_no_value=True, interpolation=None, strict=False)
-    with open(path) as f:
-        parser.read_string(f.read())
+    try:
+        with open(path) as f:
+            parser.read_string(f.read())
+    except (OSError, UnicodeDecodeError, configparser.Error) as err:
+        reason = err.strerror if isinstance(err, OSError) else str(err).splitlines()[0]
+        raise ConnectionFailed("MySQL option file %s (mysql_defaults_file / --mysql-defaults-file): cannot "
+                               "read it: %s" % (path, reason)) from None
     opts = {}
     for section in ("client", "mysql", "mariadb-client", "mysqldump"):
         if parser.has_section(section):
@@ -129,7 +139,7 @@ def mysql_connect(params, database=None, **kwargs):
         return pymysql.connect(**connect_kwargs)
     except pymysql.err.OperationalError as err:
         raise ConnectionFailed("cannot connect to MySQL %s: %s"
-                               % (describe_mysql(params, database), err.args[-1])) from None
+                               % (describe_mysql(params, database), one_line(err.args[-1]))) from None
 
 
 @contextlib.contextmanager

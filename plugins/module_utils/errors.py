@@ -5,6 +5,7 @@ it into fail_json(msg=str(err)) and console commands print it and exit 1. The me
 what failed (table, row key, line or byte offset) and why. A subclass exists only where some code
 catches it apart from the others.
 """
+import os
 
 
 class MigrationError(Exception):
@@ -15,8 +16,32 @@ class ConnectionFailed(MigrationError):
     """A database could not be reached or refused the credentials."""
 
 
+class ConnectionLost(ConnectionFailed):
+    """The server ended an open connection (stopped, restarted, or the network went away)."""
+
+
 class VerificationFailed(MigrationError):
     """Source and target differ."""
+
+
+class WriteFailed(MigrationError):
+    """A file could not be written: no space left on the device, a quota, a read-only file system."""
+
+
+def write_error(err, path, nbytes=None, written=None):
+    """An OSError from writing `path` -> WriteFailed naming the file, how much was being written,
+    how much the file already holds and the free space left there (what to make room for)."""
+    parts = ["write %s: %s" % (path, err.strerror or err)]
+    if nbytes is not None:
+        parts.append("writing %d bytes" % nbytes)
+    if written is not None:
+        parts.append("%d bytes already in the file" % written)
+    try:
+        st = os.statvfs(os.path.dirname(os.path.abspath(path)))
+        parts.append("%d bytes free on its file system" % (st.f_bavail * st.f_frsize))
+    except OSError:
+        pass
+    return WriteFailed("; ".join(parts))
 
 
 # -- values and types (model) ---------------------------------------------------------------------
@@ -33,6 +58,14 @@ class UnknownTypeError(MigrationError):
 
 class DumpSyntaxError(MigrationError):
     """The dump cannot be parsed (truncated, garbage, unsupported statement)."""
+
+
+class DumpReadError(DumpSyntaxError):
+    """The dump's bytes cannot be read: a corrupt or truncated .gz / .zst file, an I/O error."""
+
+
+class IncompleteDump(DumpSyntaxError):
+    """The dump does not end with mysqldump's '-- Dump completed' line: it was cut short."""
 
 
 class DumpDataError(MigrationError):

@@ -16,11 +16,13 @@ Usage:
 
 Writes go to manifest.json.tmp-<pid> then os.replace(): a reader never sees a half-written file.
 """
+import contextlib
 import datetime
+import fnmatch
 import json
 import os
 
-from .errors import MigrationError
+from .errors import MigrationError, write_error
 
 FORMAT = 1
 MANIFEST_NAME = "manifest.json"
@@ -29,6 +31,41 @@ POST_DATA = "post-data.sql"
 DATA_DIR = "data"
 REJECTS_DIR = "rejects"
 POST_DATA_KINDS = ("primary_key", "unique", "index", "foreign_key", "trigger", "comment", "check", "view")
+
+
+def make_private_dirs(path):
+    """mkdir -p with mode 0700 for every directory it creates (os.makedirs gives the mode to the
+    last one only): a migration dir holds the whole database. Existing ones are left as they are."""
+    missing, path = [], os.path.abspath(path)
+    while not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(directory, 0o700)
+
+
+def open_private(path, mode="wb", **kwargs):
+    """open() for a migration dir's files (data, rejects, manifest, reports): created mode 0600,
+    whatever the umask; an existing file keeps its mode (os.open's mode only applies on create)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode.startswith("a") else os.O_TRUNC)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as err:
+        raise write_error(err, path) from None
+    return os.fdopen(fd, mode, **kwargs)
+
+
+def write_text(path, text):
+    """A small text file written whole, mode 0600, a write error named (file, bytes, free space)."""
+    data = text.encode("utf-8")
+    try:
+        with open_private(path) as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as err:
+        raise write_error(err, path, len(data)) from None
 
 
 def utc_now():
@@ -77,6 +114,16 @@ def reject_files(dest, schema, table):
     return base + ".copy", base + ".log"
 
 
+def table_wanted(db, name, include=None, exclude=None):
+    """The include_tables / exclude_tables rule of transform, live_copy and verify: globs on
+    `table` or `db.table`; no include list means every table."""
+    keys = ("%s.%s" % (db, name), name)
+
+    def hit(patterns):
+        return any(fnmatch.fnmatchcase(k, p) for p in patterns for k in keys)
+    return (not include or hit(include)) and not hit(exclude or [])
+
+
 def find_table(manifest, schema, name):
     for t in manifest.get("tables", []):
         if t["schema"] == schema and t["name"] == name:
@@ -87,14 +134,15 @@ def find_table(manifest, schema, name):
 def write_manifest(dest, manifest, complete=False):
     """Atomically (tmp + fsync + rename) write manifest.json; sets manifest['complete']."""
     manifest["complete"] = bool(complete)
-    os.makedirs(dest, exist_ok=True)
+    make_private_dirs(dest)
     path = os.path.join(dest, MANIFEST_NAME)
     tmp = "%s.tmp-%d" % (path, os.getpid())
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=1, ensure_ascii=False)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        write_text(tmp, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+    except MigrationError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     os.replace(tmp, path)
     return path
 

@@ -9,7 +9,8 @@ import re
 import sys
 
 POSSESSIVE = sys.version_info >= (3, 11)
-_POSSESSIVE_MARK = re.compile(rb"(?<=[*+?}])\+")
+# a `+` right after a quantifier (*, +, ?, {m,n}) that is not itself an escaped character
+_POSSESSIVE_MARK = re.compile(rb"(?<=[*+?}])(?<!\\[*+?}])\+")
 
 
 def compile_possessive(pattern, flags=0):

@@ -90,7 +90,8 @@ options:
     type: int
     default: 0
   zero_date:
-    description: Zero dates (C(0000-00-00), zero month or day) - V(error), V(null) or a replacement literal.
+    description: Zero dates (C(0000-00-00), zero month or day) - V(error), V(null) or a replacement literal,
+      a valid date or date and time such as C(1970-01-01 00:00:00) (anything else is refused).
     type: str
     default: error
   invalid_utf8:

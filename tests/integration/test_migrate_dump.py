@@ -158,6 +158,7 @@ def _synthetic_dump(path, big_rows):
                                    for i in range(start, min(start + 5000, rows + 1)))
                 f.write(b"INSERT INTO `%s` VALUES %s;\n" % (name.encode(), tuples))
             f.write(b"UNLOCK TABLES;\n")
+        f.write(b"-- Dump completed on 2026-11-22  3:24:23\n")
 
 
 def test_kill_then_rerun_gives_exact_counts(lab, pg_connect, tmp_path):
@@ -262,7 +263,8 @@ def test_streamed_table_with_rows_postgresql_refuses(lab, pg_connect, tmp_path):
     rows = b",".join(b"(%d,'2020-02-%02d')" % (i, 30 if i == 777 else 1 + i % 28) for i in range(1, 3001))
     dump.write_bytes(b"-- MariaDB dump 10.19\n-- Host: h    Database: rdb\n/*!40101 SET NAMES utf8mb4 */;\n"
                      b"CREATE TABLE `r` (\n  `id` int NOT NULL,\n  `d` date DEFAULT NULL,\n"
-                     b"  PRIMARY KEY (`id`)\n) ENGINE=InnoDB;\nINSERT INTO `r` VALUES " + rows + b";\n")
+                     b"  PRIMARY KEY (`id`)\n) ENGINE=InnoDB;\nINSERT INTO `r` VALUES " + rows + b";\n"
+                     b"-- Dump completed on 2026-11-22  3:24:23\n")
     made = []
     pg_db = _new_pg_db(pg_connect, made)
     try:

@@ -350,6 +350,24 @@ def test_corruption_is_found_with_its_key(clean, label, corrupt, key, kind, colu
     assert "app.items" in failure_message(report) and str(key) in failure_message(report)
 
 
+def test_vector_column_that_is_not_a_vector_is_named_with_key_and_column(clean):
+    """The manifest says vector(4) but PostgreSQL holds text (a conversion not done): the row that
+    is not pgvector text is reported with its table, key and column, not as a bare parse error."""
+    _pg(clean, "ALTER TABLE app.items ALTER emb TYPE text; "
+               "UPDATE app.items SET emb = '{\"0\": 1}' WHERE id = 7")
+    try:
+        report = _run(clean, tables=["items"])
+    finally:
+        _pg(clean, "UPDATE app.items SET emb = NULL WHERE id = 7; "
+                   "ALTER TABLE app.items ALTER emb TYPE vector(4) USING emb::vector(4)")
+    diffs = report["tables"]["app.items"]["differences"]
+    assert [(d["kind"], d["key"], list(d["columns"])) for d in diffs] == \
+        [("values_differ", {"id": 7}, ["emb"])]
+    assert diffs[0]["columns"]["emb"]["postgresql"] == '{"0": 1}'
+    message = failure_message(report)
+    assert "app.items" in message and "{'id': 7}" in message and "emb" in message
+
+
 def test_composite_key_difference(clean):
     _pg(clean, "UPDATE app.pairs SET v = 'changed' WHERE a = 'k3' AND b = 10")
     report = _run(clean, tables=["pairs"], chunk_rows=10)

@@ -83,9 +83,22 @@ def pg_databases(pg_connect, prefix):
     return names
 
 
+def _set_read_only(mysql_connect, value):
+    conn = mysql_connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET GLOBAL read_only = %s" % ("ON" if value else "OFF"))
+    finally:
+        conn.close()
+
+
 @pytest.fixture(scope="module")
 def scenario(lab, mysql_connect, pg_connect, tmp_path_factory):
-    """A seeded MySQL database, the app running on it, and the extra-vars file of this run."""
+    """A seeded MySQL database, the app running on it, and the extra-vars file of this run. MariaDB
+    is made writable first: `make demo` ends with a cutover, which leaves it read-only for a
+    rollback as a real one does, and the tests start from a writable source (`make demo` then
+    `make test` must pass). It is left writable: the lab is shared."""
+    _set_read_only(mysql_connect, False)
     name = "pb_%s" % uuid.uuid4().hex[:8]
     work = tmp_path_factory.mktemp("pgshift")
     port = free_port()
@@ -117,9 +130,9 @@ def scenario(lab, mysql_connect, pg_connect, tmp_path_factory):
         subprocess.run([APPCTL, "stop", str(env_file)], check=False, env=appenv, capture_output=True)
         conn = mysql_connect()
         with conn.cursor() as cur:
-            cur.execute("SET GLOBAL read_only = OFF")  # never leave the shared lab read-only
             cur.execute("DROP DATABASE IF EXISTS `%s`" % name)
         conn.close()
+        _set_read_only(mysql_connect, False)   # never leave the shared lab read-only
         conn = pg_connect()
         conn.autocommit = True
         with conn.cursor() as cur:

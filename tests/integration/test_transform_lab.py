@@ -163,8 +163,11 @@ def test_dump_transform_load_compare(flags, source_dbs, tmp_path, *, pg_db, pg_c
     schema_map = {db: name for name, db in source_dbs.items()}
     dest = tmp_path / "migr"
     rules = [{"match": {"type": "time"}, "pg_type": "interval", "converter": "text"}]
-    opts = {"src": str(dump), "schema_map": schema_map, "zero_date": "null", "type_rules": rules}
+    opts = {"src": str(dump), "schema_map": schema_map, "zero_date": "null", "type_rules": rules,
+            # --compact drops the comments, the final "-- Dump completed" among them: the user says so
+            "allow_incomplete_dump": flags == "compact"}
     result = run_transform(TransformOptions(dest=str(dest), jobs=2, **opts))
+    assert any("allow_incomplete_dump" in w for w in result["warnings"]) == (flags == "compact")
     manifest = json.loads(_read(dest / "manifest.json"))
     assert manifest["complete"] is True
     assert_same_as_jobs_1(dest, tmp_path / "serial", manifest, opts)

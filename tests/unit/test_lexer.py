@@ -2,7 +2,7 @@
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import DumpSyntaxError
 from ansible_collections.pgshift.mysql.plugins.module_utils.model import mysqllexer as lx
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 
@@ -115,3 +115,33 @@ def test_string_quotes_and_split_sparse_or_dense(items, sparse_bytes):
     if parts is not None:
         expected = [p for o, b in zip(outside, bodies, strict=True) for p in (o, b)] + [b")"]
         assert [p.replace(b"\x03", b"\\'") for p in parts] == expected
+
+
+_BODY = st.text(alphabet="ab'\\,;() \n`\"", max_size=8)
+_WELL_FORMED = st.one_of(
+    _BODY.map(lambda t: "'%s'" % t.replace("\\", "\\\\").replace("'", "''")),
+    _BODY.map(lambda t: '"%s"' % t.replace("\\", "\\\\").replace('"', '""')),
+    _BODY.map(lambda t: "`%s`" % t.replace("`", "``")),
+    st.sampled_from(["NULL", "12", "-0.5", "1e3", "_binary 'x'", "0x41"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_WELL_FORMED, min_size=1, max_size=4), st.integers(0, 30))
+def test_possessive_patterns_compiled_greedy_find_the_same(values, cut):
+    """Managed hosts' Pythons (< 3.11) compile the lexer's and row codec's patterns greedy: on a
+    dump's well-formed values, whole or cut short by the read buffer, the same tokens and tuples."""
+    import re
+
+    from ansible_collections.pgshift.mysql.plugins.module_utils.dump import rowcodec
+    from ansible_collections.pgshift.mysql.plugins.module_utils.model import mysqllexer
+    from ansible_collections.pgshift.mysql.plugins.module_utils.regex import _POSSESSIVE_MARK
+
+    whole = ("(" + ",".join(values) + "),(" + ",".join(values) + ");").encode()
+    older = re.compile(_POSSESSIVE_MARK.sub(b"", rowcodec.generic_tuple_pattern(possessive=False)), re.S)
+    rows = ((rowcodec._GENERIC_TUPLE, older), (rowcodec.row_regex(len(values)), None))
+    # tokenize() sees whole statements only; the row regexes also see a buffer that cuts a row short
+    for data, patterns in ((whole, ((mysqllexer.TOKEN_RE, None), *rows)), (whole[:len(whole) - cut], rows)):
+        for pattern, older_form in patterns:
+            greedy = older_form or re.compile(_POSSESSIVE_MARK.sub(b"", pattern.pattern), pattern.flags)
+            found = [m.group(0) for m in pattern.finditer(data)]
+            assert found == [m.group(0) for m in greedy.finditer(data)], (pattern.pattern, data)

@@ -2,6 +2,7 @@
 import gzip
 import json
 import os
+import re
 
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.copytext import parse_row
@@ -14,6 +15,8 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.errors import DumpSy
 HEAD = (b"/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19\n--\n"
         b"-- Host: localhost    Database: db1\n"
         b"/*!40101 SET NAMES utf8mb4 */;\n/*!40103 SET TIME_ZONE='+00:00' */;\n")
+# mysqldump's last line: a dump without it is cut short (IncompleteDump)
+TAIL = b"-- Dump completed on 2026-11-22  3:24:23\n"
 T = (b"CREATE TABLE `t` (\n  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,\n"
      b"  `s` varchar(200) DEFAULT NULL,\n  `d` datetime DEFAULT NULL,\n  `b` tinyint(1) NOT NULL DEFAULT 0,\n"
      b"  `bin` blob,\n  PRIMARY KEY (`id`)\n"
@@ -22,7 +25,7 @@ T = (b"CREATE TABLE `t` (\n  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,\n"
 
 def transform(tmp_path, body, name="d.sql", **kw):
     src = tmp_path / name
-    data = HEAD + body
+    data = HEAD + body + TAIL
     src.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
     dest = tmp_path / "out"
     result = run_transform(TransformOptions(src=str(src), dest=str(dest), **kw))
@@ -154,7 +157,7 @@ def test_several_databases_routines_views(tmp_path):
 
 def test_format_sql_and_check_mode(tmp_path):
     src = tmp_path / "d.sql"
-    src.write_bytes(HEAD + T + b"INSERT INTO `t` VALUES (1,'x',NULL,1,NULL);\n")
+    src.write_bytes(HEAD + T + b"INSERT INTO `t` VALUES (1,'x',NULL,1,NULL);\n" + TAIL)
     out = tmp_path / "all.psql"
     run_transform(TransformOptions(src=str(src), dest=str(out), format="sql"))
     text = out.read_text()
@@ -163,17 +166,18 @@ def test_format_sql_and_check_mode(tmp_path):
     assert result["rows"] == 1 and not os.path.exists(tmp_path / "none")
 
 
-def test_long_value_across_buffer_refills(tmp_path):
+@pytest.fixture
+def small_reads(monkeypatch):
+    """The dump reader reads 4 KB at a time (its default chunk is 4 MB)."""
+    from ansible_collections.pgshift.mysql.plugins.module_utils.dump import reader as dumpreader
+    monkeypatch.setattr(dumpreader.DumpReader.__init__, "__defaults__", (4096, None))
+
+
+def test_long_value_across_buffer_refills(tmp_path, small_reads):
     big = b"x" * 300_000
     body = T + b"INSERT INTO `t` VALUES " + b",".join(
         b"(%d,'%s\\'',NULL,1,NULL)" % (i, big) for i in range(1, 4)) + b";\n"
-    from ansible_collections.pgshift.mysql.plugins.module_utils.dump import reader as dumpreader
-    old = dumpreader.CHUNK
-    dumpreader.DumpReader.__init__.__defaults__ = (4096,)
-    try:
-        _r, dest = transform(tmp_path, body)
-    finally:
-        dumpreader.DumpReader.__init__.__defaults__ = (old,)
+    _r, dest = transform(tmp_path, body)
     assert [len(r[1]) for r in rows(dest)] == [300_001] * 3
 
 
@@ -182,9 +186,9 @@ def test_embeddings_reject_null_and_counts(tmp_path):
                         reason="embeddings.py (owned by the embeddings engineer) not present yet")
     body = (b"CREATE TABLE `ce` (`id` int NOT NULL, `embedding` longtext, PRIMARY KEY (`id`));\n"
             b"INSERT INTO `ce` VALUES (1,'{\\\"0\\\":0.5,\\\"1\\\":-0.25,\\\"2\\\":1}'),"
-            b"(2,'{\\\"0\\\":0.5}'),(3,NULL);\n")
+            b"(17,'{\\\"0\\\":0.5}'),(3,NULL);\n")
     spec = {"table": "ce", "column": "embedding", "dimensions": 3, "type": "halfvec"}
-    with pytest.raises(MigrationError, match=r"row 2 \(key 2\).*dimensions"):
+    with pytest.raises(MigrationError, match=r"row 2 \(key 17\).*dimensions"):
         transform(tmp_path, body, embeddings=[spec])
     result, dest = transform(tmp_path, body, embeddings=[dict(spec, invalid="reject")], force=True)
     assert rows(dest, "db1.ce") == [["1", "[0.5,-0.25,1]"], ["3", None]]
@@ -192,10 +196,11 @@ def test_embeddings_reject_null_and_counts(tmp_path):
     assert col["pg_type"] == "halfvec(3)"
     assert {k: col["embedding"][k] for k in ("converted", "nulled", "rejected")} == \
         {"converted": 1, "nulled": 0, "rejected": 1}
-    assert "row 2 at byte offset" in (dest / "rejects" / "db1.ce.log").read_text()
+    log = (dest / "rejects" / "db1.ce.log").read_text()       # the key names the row, not only its number
+    assert log.startswith("row 2 (key 17) at byte offset ") and "column embedding" in log
     assert manifest(dest)["tables"][0]["rows"] == 2
     _r, dest = transform(tmp_path, body, embeddings=[dict(spec, invalid="null")], force=True)
-    assert rows(dest, "db1.ce")[1] == ["2", None]
+    assert rows(dest, "db1.ce")[1] == ["17", None]
 
 
 def test_embeddings_statement_at_once(tmp_path, monkeypatch):
@@ -258,10 +263,88 @@ def test_server_version_from_dump_header(tmp_path, header, expected):
     """migration_verify decides FLOAT precision from source.server_version (docs/contracts.md)."""
     src = tmp_path / "d.sql"
     src.write_bytes(header + b"/*!40101 SET NAMES utf8mb4 */;\n" + T
-                    + b"INSERT INTO `t` VALUES (1,'a',NULL,1,NULL);\n")
+                    + b"INSERT INTO `t` VALUES (1,'a',NULL,1,NULL);\n" + TAIL)
     run_transform(TransformOptions(src=str(src), dest=str(tmp_path / "out"), default_schema="db1"))
     source = manifest(tmp_path / "out")["source"]
     assert source.get("server_version") == expected
     if expected:
         from ansible_collections.pgshift.mysql.plugins.module_utils.verify.canonical import server_flavor
         assert server_flavor(expected)[0] == ("mysql" if header.startswith(b"-- MySQL") else "mariadb")
+
+
+SAKILA_DUMP = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, os.pardir, "shared", "data",
+                           "sakila", "sakila-mariadb-mysqldump.sql")
+
+
+def _cuts(data):
+    """A real mysqldump cut at statement boundaries: before its first table, after a table's first
+    INSERT, after a table's UNLOCK TABLES, and just before the final line."""
+    first_insert = data.index(b"INSERT INTO `film`")
+    unlock = data.index(b"UNLOCK TABLES;", first_insert)
+    return {"before_first_table": data[:data.index(b"DROP TABLE IF EXISTS")],
+            "after_first_insert": data[:data.index(b";\n", first_insert) + 2],
+            "after_unlock_tables": data[:unlock + len(b"UNLOCK TABLES;\n")],
+            "before_last_line": data[:data.rindex(b"-- Dump completed")]}
+
+
+@pytest.mark.parametrize("cut", ["before_first_table", "after_first_insert", "after_unlock_tables",
+                                 "before_last_line"])
+def test_dump_cut_at_a_statement_boundary_fails(tmp_path, cut):
+    with open(SAKILA_DUMP, "rb") as f:
+        data = f.read()
+    src = tmp_path / "cut.sql"
+    src.write_bytes(_cuts(data)[cut])
+    with pytest.raises(MigrationError, match=r"cut\.sql' ends at byte offset \d+ without mysqldump's "
+                                             r"'-- Dump completed' line.*allow_incomplete_dump") as err:
+        run_transform(TransformOptions(src=str(src), dest=str(tmp_path / "out")))
+    assert "\n" not in str(err.value)
+    with open(tmp_path / "out" / "manifest.json") as f:
+        assert json.load(f)["complete"] is False
+
+
+def test_incomplete_dump_accepted_when_knowingly_partial(tmp_path):
+    src, dest = tmp_path / "d.sql", tmp_path / "out"
+    src.write_bytes(HEAD + T + b"INSERT INTO `t` VALUES (1,'x',NULL,1,NULL);\n")
+    result = run_transform(TransformOptions(src=str(src), dest=str(dest), allow_incomplete_dump=True))
+    assert result["tables"]["db1.t"]["rows"] == 1
+    assert any("accepted as partial (allow_incomplete_dump)" in w for w in result["warnings"])
+    assert manifest(dest)["options"]["allow_incomplete_dump"] is True
+
+
+def test_statements_after_the_completed_line_fail(tmp_path):
+    """Two dumps concatenated, the second cut: the last statement decides."""
+    src = tmp_path / "two.sql"
+    src.write_bytes(HEAD + T + TAIL + b"INSERT INTO `t` VALUES (1,'x',NULL,1,NULL);\n")
+    with pytest.raises(MigrationError, match="without mysqldump's '-- Dump completed' line"):
+        run_transform(TransformOptions(src=str(src), dest=str(tmp_path / "out")))
+
+
+def test_cli_allow_incomplete_dump(tmp_path, capsys):
+    from ansible_collections.pgshift.mysql.plugins.module_utils.cli import transform as cli_transform
+    src = tmp_path / "d.sql"
+    src.write_bytes(HEAD + T + b"INSERT INTO `t` VALUES (1,'x',NULL,1,NULL);\n")
+    assert cli_transform.main([str(src), str(tmp_path / "a")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "d.sql' ends at byte offset" in err and "--allow-incomplete-dump" in err
+    assert cli_transform.main([str(src), str(tmp_path / "b"), "--allow-incomplete-dump"]) == 0
+
+
+@pytest.mark.parametrize("value", ["'; DROP TABLE y; --", "2021-02-30", "0000-00-00", "1970-01-01 25:00:00",
+                                   "yesterday", "1970-1-1", "1970-01-01 00:00:00; x"])
+def test_zero_date_replacement_must_be_a_date(tmp_path, value):
+    with pytest.raises(MigrationError, match=r"zero_date \(--zero-date\) must be .*got %s"
+                                             % re.escape(repr(value))):
+        transform(tmp_path, T, zero_date=value)
+    assert not (tmp_path / "out").exists()                  # refused before anything is written
+
+
+def test_zero_date_replacement_fits_each_column(tmp_path):
+    body = (b"CREATE TABLE `z` (`id` int NOT NULL, `d` date, `dt` datetime, PRIMARY KEY (`id`));\n"
+            b"INSERT INTO `z` VALUES (1,'0000-00-00','0000-00-00 00:00:00');\n")
+    with pytest.raises(MigrationError, match=r"column z\.d \(date\) is a date: zero_date replacement "
+                                             r"'1970-01-01 12:00:00' has a time of day"):
+        transform(tmp_path, body, zero_date="1970-01-01 12:00:00")
+    _r, dest = transform(tmp_path, body, zero_date="1970-01-01 00:00:00", force=True)
+    assert rows(dest, "db1.z") == [["1", "1970-01-01 00:00:00", "1970-01-01 00:00:00"]]
+    _r, dest = transform(tmp_path, body, zero_date="1970-01-01", force=True)
+    assert rows(dest, "db1.z") == [["1", "1970-01-01", "1970-01-01"]]

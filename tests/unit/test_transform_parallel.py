@@ -14,6 +14,7 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.model.mysqllexer imp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+TAIL = b"-- Dump completed on 2026-11-22  3:24:23\n"   # mysqldump's last line
 HEAD = b"/*!40101 SET NAMES utf8mb4 */;\n/*!40103 SET TIME_ZONE='+00:00' */;\n"
 DDL = (b"CREATE TABLE `t` (`id` int NOT NULL, `s` varchar(200), `d` datetime, `b` tinyint(1), `bin` blob,"
        b" PRIMARY KEY (`id`));\n"
@@ -28,7 +29,7 @@ def small_batches(monkeypatch):
 
 def run(tmp_path, name, body, jobs, **kw):
     src = tmp_path / "dump.sql"
-    src.write_bytes(HEAD + body)
+    src.write_bytes(HEAD + body + TAIL)
     dest = tmp_path / name
     opts = TransformOptions(src=str(src), dest=str(dest), default_schema="db", jobs=jobs, **kw)
     result = run_transform(opts)
@@ -206,7 +207,7 @@ def test_jobs_reported_and_default(tmp_path):
 def test_cli_jobs(tmp_path, capsys):
     from ansible_collections.pgshift.mysql.plugins.module_utils.cli import transform as cli_transform
     src = tmp_path / "d.sql"
-    src.write_bytes(HEAD + DDL + b"INSERT INTO `t` VALUES (1,'a',NULL,1,NULL);\n")
+    src.write_bytes(HEAD + DDL + b"INSERT INTO `t` VALUES (1,'a',NULL,1,NULL);\n" + TAIL)
     assert cli_transform.main([str(src), str(tmp_path / "out"), "--jobs", "2"]) == 0
     assert json.loads(capsys.readouterr().out)["jobs"] == 2
     assert cli_transform.main([str(src), str(tmp_path / "out2"), "--jobs", "0"]) == 1
@@ -266,7 +267,7 @@ def test_explicit_jobs_not_capped(tmp_path, monkeypatch):
     monkeypatch.setattr(parallel, "usable_cpus", lambda: 64)
     src = tmp_path / "d.sql"
     src.write_bytes(b"CREATE TABLE `t` (`id` int NOT NULL, PRIMARY KEY (`id`));\n"
-                    b"INSERT INTO `t` VALUES (1),(2);\n")
+                    b"INSERT INTO `t` VALUES (1),(2);\n" + TAIL)
     explicit = run_transform(TransformOptions(src=str(src), dest=str(tmp_path / "a"), jobs=6,
                                               default_schema="db"))
     default = run_transform(TransformOptions(src=str(src), dest=str(tmp_path / "b"), default_schema="db"))

@@ -133,7 +133,8 @@ def test_engine_roundtrip(tmp_path_factory, rows, hex_blob):
                                           b"_binary " + mysql_string_bytes(b))
         tuples.append(b"(%d,%s,%s,%s)" % (i, mysql_string(s), blob, str(d).encode()))
     dump = (b"/*!40101 SET NAMES utf8mb4 */;\nCREATE TABLE `r` (`i` int(11), `s` longtext, `b` blob, "
-            b"`d` decimal(10,2));\nINSERT INTO `r` VALUES " + b",".join(tuples) + b";\n")
+            b"`d` decimal(10,2));\nINSERT INTO `r` VALUES " + b",".join(tuples) + b";\n"
+            b"-- Dump completed on 2026-11-22  3:24:23\n")
     (tmp / "d.sql").write_bytes(dump)
     run_transform(TransformOptions(src=str(tmp / "d.sql"), dest=str(tmp / "o"), default_schema="x"))
     with open(tmp / "o" / "data" / "x.r.copy", "rb") as f:

@@ -28,6 +28,29 @@ def connection_params(args):
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
+def schema_map(items):
+    """--schema-map DB=SCHEMA (repeated) -> {DB: SCHEMA}."""
+    out = {}
+    for item in items or []:
+        db, sep, schema = item.partition("=")
+        if not sep or not db or not schema:
+            raise MigrationError("--schema-map wants MYSQL_DB=PG_SCHEMA, got %r" % item)
+        out[db] = schema
+    return out
+
+
+def json_argument(option, text, kind=dict):
+    """The JSON text of a command-line option, which must hold a `kind` (dict or list)."""
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        raise MigrationError("%s: not valid JSON (%s)" % (option, err)) from None
+    if not isinstance(value, kind):
+        raise MigrationError("%s: expected a JSON %s, got %s" % (
+            option, "object" if kind is dict else "array", type(value).__name__))
+    return value
+
+
 def split_params(params):
     """(mysql_* params, pg_* params)."""
     return ({k: v for k, v in params.items() if k.startswith("mysql_")},

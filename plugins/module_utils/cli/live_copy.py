@@ -13,23 +13,18 @@ Progress on stderr (when a TTY, or --progress); the final JSON report on stdout.
 1 on a failure the user can act on (message on stderr and in the JSON as "msg").
 """
 import argparse
-import json
 
-from ..errors import MigrationError
 from ..live.copy import live_copy
 from ..live.snapshot import MODES
 from ..load.loader import IF_EXISTS
-from .common import add_connection_arguments, connection_params, progress_printer, report
-
-
-def _schema_map(items):
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise MigrationError("--schema-map wants MYSQL_DB=PG_SCHEMA, got %r" % item)
-        db, schema = item.split("=", 1)
-        out[db] = schema
-    return out
+from .common import (
+    add_connection_arguments,
+    connection_params,
+    json_argument,
+    progress_printer,
+    report,
+    schema_map,
+)
 
 
 def build_parser():
@@ -65,17 +60,16 @@ def build_parser():
 def main(argv):
     args = build_parser().parse_args(argv)
     def run():
-        embeddings = json.loads(args.embeddings) if args.embeddings else None
+        embeddings = json_argument("--embeddings", args.embeddings, list) if args.embeddings else None
         return live_copy(
             connection_params(args), databases=args.databases, dest=args.dest, jobs=args.jobs,
             snapshot=args.snapshot, if_exists=args.if_exists, max_rejects=args.max_rejects,
             zero_date=args.zero_date, nul_bytes=args.nul_bytes, invalid_utf8=args.invalid_utf8,
-            schema_mode=args.schema_mode, schema_map=_schema_map(args.schema_map),
+            schema_mode=args.schema_mode, schema_map=schema_map(args.schema_map),
             identifier_case=args.identifier_case, include_tables=args.include_tables,
             exclude_tables=args.exclude_tables, embeddings=embeddings, chunk_rows=args.chunk_rows,
             ignore_columns=args.ignore_columns, large_value_bytes=args.large_value_bytes,
             mysql_client=args.mysql_client, post_data=args.post_data,
             maintenance_work_mem=args.maintenance_work_mem, check_mode=args.check,
             progress=progress_printer(args.progress))
-    # ValueError: --embeddings that is not JSON
-    return report("live-copy", run, errors=(MigrationError, ValueError))
+    return report("live-copy", run)

@@ -35,8 +35,11 @@ def build_parser():
 
 def main(argv):
     args = build_parser().parse_args(argv)
-    opts = options_from_args(args, options_json(args), None)
-    return report("migrate-dump", lambda: migrate_dump(
-        connection_params(args), opts, load_jobs=args.load_jobs, if_exists=args.if_exists,
-        max_rejects=args.max_rejects, post_data=args.post_data,
-        maintenance_work_mem=args.maintenance_work_mem, progress=progress_printer(args.progress)))
+
+    def run():
+        opts = options_from_args(args, options_json(args), None)
+        return migrate_dump(
+            connection_params(args), opts, load_jobs=args.load_jobs, if_exists=args.if_exists,
+            max_rejects=args.max_rejects, post_data=args.post_data,
+            maintenance_work_mem=args.maintenance_work_mem, progress=progress_printer(args.progress))
+    return report("migrate-dump", run)

@@ -16,6 +16,10 @@ import sys
 
 from ..dump.transform import TransformOptions, run_transform
 from ..errors import MigrationError
+from .common import json_argument, schema_map
+
+# what --options-json may set: the options without a command-line flag of their own
+JSON_OPTIONS = ("type_rules", "embeddings", "pg_params", "default_schema", "ignore_columns")
 
 
 def _parser():
@@ -24,7 +28,8 @@ def _parser():
     p.add_argument("dest")
     p.add_argument("--format", default="dir", choices=["dir", "sql"])
     p.add_argument("--schema-mode", default="create", choices=["create", "existing"])
-    p.add_argument("--zero-date", default="error")
+    p.add_argument("--zero-date", default="error",
+                   help="error, null, or a replacement date / date and time such as '1970-01-01 00:00:00'")
     p.add_argument("--invalid-utf8", default="error", choices=["error", "replace"])
     p.add_argument("--nul-bytes", default="error", choices=["error", "strip"])
     p.add_argument("--identifier-case", default="preserve", choices=["preserve", "lower"])
@@ -33,6 +38,8 @@ def _parser():
     p.add_argument("--exclude", action="append", default=[])
     p.add_argument("--strict-types", action="store_true")
     p.add_argument("--force", action="store_true")
+    p.add_argument("--allow-incomplete-dump", action="store_true",
+                   help="accept a dump without mysqldump's last line '-- Dump completed' (knowingly partial)")
     p.add_argument("--check", action="store_true", help="parse and report, write nothing")
     p.add_argument("--progress", action="store_true")
     p.add_argument("--jobs", type=int, default=None,
@@ -55,9 +62,10 @@ def options_from_args(args, extra, progress):
     return TransformOptions(
         src=args.src, dest=args.dest, format=args.format, schema_mode=args.schema_mode,
         zero_date=args.zero_date, invalid_utf8=args.invalid_utf8, nul_bytes=args.nul_bytes,
-        identifier_case=args.identifier_case, schema_map=dict(s.split("=", 1) for s in args.schema_map),
+        identifier_case=args.identifier_case, schema_map=schema_map(args.schema_map),
         include_tables=args.include, exclude_tables=args.exclude, strict_types=args.strict_types,
         force=args.force, check_mode=args.check, jobs=args.jobs,
+        allow_incomplete_dump=args.allow_incomplete_dump,
         progress=progress, **extra)
 
 
@@ -65,16 +73,24 @@ def options_json(args):
     """The --options-json file's settings (type_rules, embeddings, pg_params, ...), or {}."""
     if not args.options_json:
         return {}
-    with open(args.options_json, encoding="utf-8") as f:
-        return json.load(f)
+    option = "--options-json %s" % args.options_json
+    try:
+        with open(args.options_json, encoding="utf-8") as f:
+            extra = json_argument(option, f.read())
+    except OSError as err:
+        raise MigrationError("%s: cannot read it (%s)" % (option, err.strerror or err)) from None
+    unknown = sorted(k for k in extra if k not in JSON_OPTIONS)
+    if unknown:
+        raise MigrationError("%s: unknown option(s) %s (it may set %s; the others have their own flags)"
+                             % (option, ", ".join(unknown), ", ".join(JSON_OPTIONS)))
+    return extra
 
 
 def main(argv):
     args = _parser().parse_args(argv)
-    extra = options_json(args)
     show = args.progress or sys.stderr.isatty()
-    opts = options_from_args(args, extra, _progress_printer(sys.stderr) if show else None)
     try:
+        opts = options_from_args(args, options_json(args), _progress_printer(sys.stderr) if show else None)
         result = run_transform(opts)
     except MigrationError as err:
         if show:

@@ -101,7 +101,7 @@ class _WorkerTransformer:
     def report_progress(self, *_args, **_kwargs):
         pass
 
-    def reject(self, *_args):
+    def reject(self, *_args, **_kwargs):
         raise _Redo()
 
 
@@ -162,8 +162,8 @@ class _ProxyTransformer:
     def report_progress(self, *args, **kwargs):
         pass
 
-    def reject(self, *args):
-        return self._tr.reject(*args)
+    def reject(self, *args, **kwargs):
+        return self._tr.reject(*args, **kwargs)
 
 
 class ParallelInserts:

@@ -64,7 +64,7 @@ from ..load.loader import (
 from ..load.sql import ensure_state_tables, read_state
 from ..quoting import quote_ident
 from .reader import source_facts
-from .transform import RowsAfterPublish, _options_record, run_transform
+from .transform import RowsAfterPublish, _options_record, run_transform, validate_options
 
 
 class TableStream:
@@ -358,6 +358,7 @@ def migrate_dump(params, opts, *, load_jobs=1, if_exists="fail", max_rejects=0, 
     """Transform opts.src into opts.dest and load it into `params`' database, overlapping."""
     if opts.format != "dir":
         raise MigrationError("migrate-dump: format must be 'dir' (the loader reads the migration dir)")
+    validate_options(opts)          # before the target is touched
     identity, warning = pipeline_identity(opts)
     load_options = {"jobs": load_jobs, "if_exists": if_exists, "max_rejects": max_rejects,
                     "post_data": post_data, "maintenance_work_mem": maintenance_work_mem,

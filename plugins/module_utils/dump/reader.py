@@ -12,6 +12,7 @@ Usage:
             # kind "insert":    payload is the INSERT header match; the caller now consumes the
             #                   VALUES tuples from reader.buf at reader.pos (reader.fill() for more),
             #                   then resumes next_event() after the terminating delimiter.
+        reader.completed   # at the end: True when mysqldump's "-- Dump completed" line ended the dump
 
 The buffer holds the unconsumed tail plus one read chunk; a value longer than the buffer grows it
 geometrically (so a 1 GB line costs O(n), not O(n^2)).
@@ -20,9 +21,11 @@ import io
 import os
 import re
 import sys
+import zlib
 
-from ..errors import DumpSyntaxError, MigrationError
+from ..errors import DumpReadError, DumpSyntaxError, MigrationError
 from ..model.mysqllexer import DQSTRING, IDENT, STRING
+from ..regex import compile_possessive
 
 CHUNK = 4 << 20
 MAX_STATEMENT = 1 << 30    # max_allowed_packet's ceiling: a longer DDL statement is not a dump
@@ -31,8 +34,11 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 _LEAD_RE = re.compile(rb"(?:\s+|/\*M?!\d*\\-.*?\*/|/\*(?!M?!).*?\*/|(?:--(?=[ \t\r\n])|#)[^\n]*\n)+", re.S)
 _DELIMITER_RE = re.compile(rb"DELIMITER[ \t]+(\S+)[^\n]*(?:\n|\Z)", re.I)
+# mysqldump's and mariadb-dump's last line: without it after the last statement, the dump was cut
+# (a failed or killed mysqldump, a partial copy), even when the cut fell between two statements.
+_COMPLETED_RE = re.compile(rb"^-- Dump completed", re.M)
 _NAME = rb"(?:" + IDENT + rb"|[\w$]+)"
-INSERT_HEAD_RE = re.compile(
+INSERT_HEAD_RE = compile_possessive(
     rb"(?i:(?P<verb>INSERT|REPLACE)(?:\s+(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY))?(?P<ignore>\s+IGNORE)?"
     rb"\s+(?:INTO\s+)?)(?:(?P<db>" + _NAME + rb")\s*\.\s*)?(?P<table>" + _NAME + rb")\s*"
     rb"(?:\((?P<cols>\s*" + _NAME + rb"(?:\s*,\s*" + _NAME + rb")*\s*)\)\s*)?(?i:VALUES|VALUE)\s*")
@@ -41,7 +47,7 @@ INSERT_HEAD_RE = re.compile(
 def _splitter(delimiter):
     """Regex for one statement's pieces under the current delimiter."""
     first = re.escape(delimiter[:1])
-    return re.compile(
+    return compile_possessive(
         rb"(?P<s>" + STRING + rb"|" + DQSTRING + rb"|" + IDENT + rb")"
         rb"|(?P<c>/\*M?!\d*\\-.*?\*/|/\*(?!M?!).*?\*/|(?:--(?=[ \t\r\n])|#)[^\n]*\n)"
         rb"|(?P<m>/\*M?!\d*|\*/)"
@@ -68,8 +74,55 @@ def open_dump(path):
         except ImportError:
             raise MigrationError("open dump %r: zstd file but the 'zstandard' package is missing"
                                  % path) from None
-        return zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True, closefd=True)
+        return ZstdStream(stream, zstandard)
     return stream
+
+
+class ZstdStream:
+    """Frames of a .zst file, decompressed as read. zstandard's stream_reader ends silently on a
+    truncated frame; here a stream that ends inside a frame raises EOFError, as gzip does."""
+
+    def __init__(self, raw, zstandard):
+        self._raw, self._dctx, self._frame = raw, zstandard.ZstdDecompressor(), None
+        self.error_types = (zstandard.ZstdError,)
+
+    def read(self, size=-1):
+        out, have = [], 0
+        while size < 0 or have < size:
+            data = self._raw.read(max(size - have, 1 << 20) if size >= 0 else 1 << 20)
+            if not data:
+                if self._frame is not None:
+                    raise EOFError("the stream ends inside a zstd frame")
+                break
+            while data:
+                if self._frame is None:
+                    self._frame = self._dctx.decompressobj()
+                block = self._frame.decompress(data)
+                out.append(block)
+                have += len(block)
+                data = b""
+                if self._frame.eof:             # next frame (concatenated .zst files) or the end
+                    data, self._frame = self._frame.unused_data, None
+        return b"".join(out)
+
+    def close(self):
+        self._raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _read_error_types(stream):
+    """(kind of compression or None, exceptions its reads raise on corrupt data)."""
+    import gzip
+    if isinstance(stream, gzip.GzipFile):
+        return "gzip", (EOFError, gzip.BadGzipFile, zlib.error)
+    if isinstance(stream, ZstdStream):
+        return "zstd", (EOFError, *stream.error_types)
+    return None, ()
 
 
 class DumpReader:
@@ -77,8 +130,10 @@ class DumpReader:
 
     statement_end = None       # where the current INSERT ends is not known here (RowCodec finds it)
 
-    def __init__(self, stream, chunk=CHUNK):
+    def __init__(self, stream, chunk=CHUNK, name=None):
         self.stream = stream
+        self.name = name                # the dump's path, for errors
+        self.compressed, self._corrupt = _read_error_types(stream)
         self.chunk = chunk
         self.buf = b""
         self.pos = 0
@@ -87,6 +142,7 @@ class DumpReader:
         self.delimiter = b";"
         self._split = _splitter(b";")
         self.peak_buffer = 0
+        self.completed = False     # the "-- Dump completed" line came after the last statement
 
     # -- buffer -------------------------------------------------------------------------------
     def offset(self, pos=None):
@@ -103,7 +159,7 @@ class DumpReader:
         parts, have = [self.buf], len(self.buf)
         got_any = False
         while have < want and not self.eof:
-            data = self.stream.read(max(want - have, self.chunk))
+            data = self._read(max(want - have, self.chunk), have)
             if not data:
                 self.eof = True
                 break
@@ -114,6 +170,38 @@ class DumpReader:
             self.buf = b"".join(parts)
             self.peak_buffer = max(self.peak_buffer, len(self.buf))
         return got_any
+
+    def _read(self, size, have):
+        """One read of the stream; a corrupt or truncated file, or an I/O error, as one DumpReadError
+        naming the file and how far its SQL could be read."""
+        try:
+            return self.stream.read(size)
+        except self._corrupt + (OSError,) as err:
+            raise DumpReadError(self._read_failure(err, self.base + have)) from None
+
+    def _read_failure(self, err, offset):
+        where = "dump %r" % self.name if self.name else "dump"
+        if isinstance(err, EOFError):
+            reason = "truncated .%s file (%s)" % ("gz" if self.compressed == "gzip" else "zst", err)
+        elif isinstance(err, self._corrupt):         # (gzip.BadGzipFile is an OSError too)
+            reason = "the %s data is corrupt (%s)" % (self.compressed, err)
+        else:
+            reason = "read failed (%s)" % (err.strerror or err)
+        return "%s: %s, after %d bytes of SQL" % (where, reason, offset)
+
+    def blame_corruption(self, err):
+        """A parse or value error in a compressed dump may come from corrupt bytes that the format's
+        check (gzip's CRC at the member's end, zstd's checksums) has not reached yet: read on to the
+        end, and if the stream is corrupt, raise that instead of, say, a NUL byte in row 146."""
+        if not self.compressed or self.eof:
+            return
+        try:
+            while self.stream.read(self.chunk):
+                pass
+        except self._corrupt + (OSError,) as corrupt:
+            raise DumpReadError("%s; the corrupt bytes are the likely cause of the error seen first, near"
+                                " byte offset %d: %s" % (self._read_failure(corrupt, self.offset()),
+                                                         self.offset(), err)) from None
 
     def _ensure(self, n):
         if len(self.buf) - self.pos < n and not self.eof:
@@ -127,6 +215,8 @@ class DumpReader:
             if m is None:
                 return
             end = m.end()
+            if _COMPLETED_RE.search(self.buf, m.start(), end):
+                self.completed = True
             if end == len(self.buf) and not self.eof:
                 self.pos = end
                 continue
@@ -150,7 +240,9 @@ class DumpReader:
                 m = INSERT_HEAD_RE.match(self.buf, start)
                 if m:
                     self.pos = m.end()
+                    self.completed = False
                     return "insert", m, self.offset(start)
+            self.completed = False
             text = self._read_statement()
             kind = "statement" if self.delimiter == b";" else "routine"
             return kind, text, self.offset(start)
@@ -159,7 +251,7 @@ class DumpReader:
         """Collect one statement up to the delimiter; comments and /*!NNNNN markers removed."""
         start_abs = self.offset()
         while True:
-            text, end = self._scan(self.pos)
+            text, end = self._scan_from(self.pos, start_abs)
             if end is not None:
                 self.pos = end
                 return text
@@ -176,6 +268,15 @@ class DumpReader:
                                   "(starts %r)" % (start_abs, self.delimiter.decode(), rest[:60]))
         self.pos = len(self.buf)
         return b""
+
+    def _scan_from(self, pos, start_abs):
+        """_scan, its errors naming where the statement starts: a quote in garbage between two
+        statements makes the rest of the dump one string, so the error shows up near the end."""
+        try:
+            return self._scan(pos)
+        except DumpSyntaxError as err:
+            raise DumpSyntaxError("statement at byte offset %d (starts %r): %s"
+                                  % (start_abs, bytes(self.buf[pos:pos + 60]), err)) from None
 
     def _scan(self, pos):
         """(text, end) when the delimiter is found in the buffer, else (None, None)."""

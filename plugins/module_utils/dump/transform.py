@@ -25,10 +25,14 @@ from dataclasses import dataclass, field
 from .. import manifest as mf
 from ..copytext import NULL, copy_escape_bytes
 from ..errors import (
+    DumpDataError,
+    DumpReadError,
     DumpSyntaxError,
+    IncompleteDump,
     MigrationError,
     RowsAfterPublish,
     ValueConversionError,
+    write_error,
 )
 from ..model import mysqllexer as lx
 from ..model.embedding_specs import EmbeddingSpecs
@@ -43,7 +47,7 @@ from ..model.names import TableNames, column_names, pg_column_name, pg_name
 from ..model.pgddl import NameRegistry, table_ddl, write_sql_files
 from ..model.schema import Table, make_column
 from ..model.types import MapOptions, map_column, rules_from_dicts
-from ..model.values import CHARSETS, Policies
+from ..model.values import CHARSETS, Policies, check_zero_date
 from ..model.views import translate_view
 from ..quoting import qualified, quote_ident
 from .parallel import (
@@ -75,6 +79,7 @@ TRANSFORM_ARGUMENT_SPEC = {
     "ignore_columns": {"type": "list", "elements": "str", "default": []},
     "force": {"type": "bool", "default": False},
     "jobs": {"type": "int"},
+    "allow_incomplete_dump": {"type": "bool", "default": False},
 }
 
 
@@ -97,6 +102,7 @@ class TransformOptions:
     exclude_tables: list = field(default_factory=list)
     ignore_columns: list = field(default_factory=list)   # existing mode: dump columns allowed unmapped
     force: bool = False
+    allow_incomplete_dump: bool = False  # a dump without "-- Dump completed" at its end is accepted
     check_mode: bool = False
     pg_params: dict = field(default_factory=dict)
     progress: object = None              # callable(dict) called about every 0.5 s
@@ -153,6 +159,7 @@ class Transformer:
         self.parallel = None                # ParallelInserts while run() goes, when jobs > 1
         self.server_version = None          # from the dump's header, when it has one
         self.current = None                 # the TableState whose INSERTs came last
+        self.databases = set()              # MySQL databases the dump names (verify lists their tables)
 
     # -- names ----------------------------------------------------------------------------------
     def ident(self, name):
@@ -193,22 +200,48 @@ class Transformer:
 
     def _run(self):
         with open_dump(self.o.src) as stream:
-            self.reader = DumpReader(stream)
+            self.reader = DumpReader(stream, name=self.o.src)
             if self.current_db is None:
                 self.current_db = _header_database(self.reader)
+            if self.current_db:
+                self.databases.add(self.current_db)
             self.server_version = header_server_version(self.reader)
             if self.o.schema_mode == "existing":
                 self.target = introspect_target(self.o.pg_params)
-            while (event := self.reader.next_event()) is not None:
-                kind, payload, offset = event
-                if kind == "insert":
-                    self.on_insert(payload, offset)
-                elif kind == "routine":
-                    self.on_routine(payload)
-                else:
-                    self.on_statement(payload, offset)
-                self.report_progress()
-        self.embedding_specs.check_all_matched()
+            try:
+                self._read_events()
+                if self.parallel:
+                    self.parallel.drain(self)
+            except (DumpSyntaxError, ValueConversionError, DumpDataError) as err:
+                if not isinstance(err, DumpReadError):
+                    self.reader.blame_corruption(err)
+                raise
+            if not self.reader.completed:
+                self._incomplete_dump()
+            self.embedding_specs.check_all_matched()
+
+    def _read_events(self):
+        while (event := self.reader.next_event()) is not None:
+            kind, payload, offset = event
+            if kind == "insert":
+                self.on_insert(payload, offset)
+            elif kind == "routine":
+                self.on_routine(payload)
+            else:
+                self.on_statement(payload, offset)
+            self.report_progress()
+
+    def _incomplete_dump(self):
+        """No "-- Dump completed" after the last statement: the dump was cut (at a statement
+        boundary, so nothing else shows it) unless the user says it is knowingly partial."""
+        where = "dump %r ends at byte offset %d without mysqldump's '-- Dump completed' line" % (
+            self.o.src, self.reader.offset())
+        if not self.o.allow_incomplete_dump:
+            raise IncompleteDump("%s: it was cut short (a failed or killed mysqldump, a partial copy), so "
+                                 "tables or rows may be missing; dump again, or set allow_incomplete_dump "
+                                 "(--allow-incomplete-dump) if it is knowingly partial (e.g. written with "
+                                 "--skip-comments or --compact)" % where)
+        self.warnings.append("%s: accepted as partial (allow_incomplete_dump)" % where)
 
     def report_progress(self, table=None, force=False):
         if not self.o.progress:
@@ -234,6 +267,7 @@ class Transformer:
     def on_use(self, text, _offset):
         toks = [t for _k, t in lx.tokenize(text)]
         self.current_db = lx.ident_name(toks[1])
+        self.databases.add(self.current_db)
 
     def on_create_database(self, text, _offset):
         pass
@@ -418,22 +452,31 @@ class Transformer:
             return
         ts.out = _TableOutput(mf.data_file(self.workdir, ts.pg_schema, ts.pg_name), self._open_files)
 
-    def reject(self, ts, row_no, offset, line, reason):
+    def reject(self, ts, row_no, offset, line, reason, *, key=""):
+        """A row refused by a policy `reject`: its values to rejects/<table>.copy, and to .log its row
+        number, key (' (key 17)', the primary key's values; '' without one), offset and reason."""
         ts.rejected += 1
         if self.o.check_mode:
             return
         if ts.reject_out is None:
-            os.makedirs(os.path.join(self.workdir, mf.REJECTS_DIR), exist_ok=True)
+            mf.make_private_dirs(os.path.join(self.workdir, mf.REJECTS_DIR))
             copy_path, log_path = mf.reject_files(self.workdir, ts.pg_schema, ts.pg_name)
-            ts.reject_out, ts.reject_log = open(copy_path, "wb"), open(log_path, "w", encoding="utf-8")  # noqa: SIM115
+            ts.reject_out = _TableOutput(copy_path, self._open_files)
+            ts.reject_log = _TableOutput(log_path, self._open_files)
         ts.reject_out.write(line)
-        ts.reject_log.write("row %d at byte offset %d: %s\n" % (row_no, offset, reason))
+        ts.reject_log.write(("row %d%s at byte offset %d: %s\n" % (row_no, key, offset, reason)).encode())
 
-    def close_outputs(self):
+    def close_outputs(self, failing=False):
+        """Close every output; while failing, a second write error (the disk is full) must not hide
+        the first error."""
         for ts in self.order:
             for f in (ts.out, ts.reject_out, ts.reject_log):
                 if f is not None:
-                    f.close()
+                    try:
+                        f.close()
+                    except MigrationError:
+                        if not failing:
+                            raise
 
     # -- publishing finished tables (pipelined load) ------------------------------------------
     def _publish_current(self):
@@ -469,7 +512,7 @@ class Transformer:
 
     def _table_entry(self, ts):
         if ts.out is None and not self.o.check_mode:
-            open(mf.data_file(self.workdir, ts.pg_schema, ts.pg_name), "wb").close()
+            mf.open_private(mf.data_file(self.workdir, ts.pg_schema, ts.pg_name)).close()
         warnings = ts.warnings + ["%d value(s) changed by policy %s" % (n, k)
                                   for k, n in sorted(ts.policies.counts.items())]
         cols = [mf.column_entry(p.name, p.source_name, p.source_type, p.pg_type, nullable=p.nullable,
@@ -495,12 +538,18 @@ class _TableOutput:
         self._file = None
         self._created = False
         self._open_files = open_files
+        self.written = 0                    # bytes handed to write(), for a disk-full message
 
     def write(self, data):
         f = self._file
         if f is None:
             f = self._open()
-        return f.write(data)
+        try:
+            f.write(data)
+        except OSError as err:              # ENOSPC, EDQUOT, EIO: named, with what was being written
+            raise write_error(err, self.name, len(data), os.path.getsize(self.name)) from None
+        self.written += len(data)
+        return len(data)
 
     def create(self):
         """Create (truncate) the file now rather than at the first write."""
@@ -508,7 +557,7 @@ class _TableOutput:
             self._open()
 
     def _open(self):
-        self._file = open(self.name, "ab" if self._created else "wb", buffering=1 << 20)  # noqa: SIM115
+        self._file = mf.open_private(self.name, "ab" if self._created else "wb", buffering=1 << 20)
         self._created = True                    # (closed by close() or when others are opened)
         self._open_files[self] = None
         while len(self._open_files) > self.MAX_OPEN:
@@ -518,11 +567,15 @@ class _TableOutput:
 
     def close(self):
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            f, self._file = self._file, None
             self._open_files.pop(self, None)
+            on_disk = os.fstat(f.fileno()).st_size
+            try:
+                f.close()                        # flushes the last buffered MB
+            except OSError as err:
+                raise write_error(err, self.name, self.written - on_disk, on_disk) from None
         elif not self._created:
-            open(self.name, "wb").close()        # a table without rows still gets its (empty) file
+            mf.open_private(self.name).close()   # a table without rows still gets its (empty) file
             self._created = True
 
 
@@ -591,7 +644,7 @@ def _prepare_dest(opts):
         if os.path.exists(dest) and not opts.force:
             raise MigrationError("transform: dest %r exists (force: true to overwrite)" % dest)
         work = tempfile.mkdtemp(prefix=".pgshift-", dir=os.path.dirname(os.path.abspath(dest)) or ".")
-        os.makedirs(os.path.join(work, mf.DATA_DIR))
+        mf.make_private_dirs(os.path.join(work, mf.DATA_DIR))
         return work
     manifest_path = os.path.join(dest, mf.MANIFEST_NAME)
     if os.path.exists(manifest_path) and not opts.force:
@@ -599,13 +652,13 @@ def _prepare_dest(opts):
     if os.path.isdir(dest) and opts.force:
         for sub in (mf.DATA_DIR, mf.REJECTS_DIR):
             shutil.rmtree(os.path.join(dest, sub), ignore_errors=True)
-    os.makedirs(os.path.join(dest, mf.DATA_DIR), exist_ok=True)
+    mf.make_private_dirs(os.path.join(dest, mf.DATA_DIR))
     return dest
 
 
 def run_transform(opts):
     """Transform opts.src into opts.dest; returns the result dict (see module RETURN)."""
-    _validate(opts)
+    validate_options(opts)
     facts = source_facts(opts.src) if os.path.exists(opts.src) or opts.src == "-" else None
     if facts is None:
         raise MigrationError("transform: src %r not found" % opts.src)
@@ -619,7 +672,7 @@ def run_transform(opts):
     try:
         tr.run()
     except BaseException:
-        tr.close_outputs()
+        tr.close_outputs(failing=True)
         if opts.format == "sql" and tr.workdir:
             shutil.rmtree(tr.workdir, ignore_errors=True)
         raise
@@ -635,7 +688,9 @@ def run_transform(opts):
     return _result(tr, manifest, opts)
 
 
-def _validate(opts):
+def validate_options(opts):
+    """Refuse bad options before anything is read or written (transform and migrate-dump)."""
+    check_zero_date(opts.zero_date)
     if opts.jobs is not None and (not isinstance(opts.jobs, int) or opts.jobs < 1):
         raise MigrationError("transform: jobs must be a positive integer, got %r" % (opts.jobs,))
     for name, allowed in (("format", ("dir", "sql")), ("schema_mode", ("create", "existing")),
@@ -660,6 +715,7 @@ def _options_record(opts):
             "schema_map": dict(opts.schema_map), "strict_types": opts.strict_types,
             "type_rules": list(opts.type_rules), "include_tables": list(opts.include_tables),
             "exclude_tables": list(opts.exclude_tables),
+            "allow_incomplete_dump": bool(opts.allow_incomplete_dump),
             "embeddings": [{k: v for k, v in e.items()} for e in opts.embeddings or []]}
 
 
@@ -678,13 +734,22 @@ def _fill_manifest(tr, manifest):
         warnings.append("%d routine(s)/trigger(s) not translated: see manifest routines" % len(tr.routines))
     manifest["warnings"] = warnings
     manifest["source"]["bytes_read"] = tr.reader.offset() if tr.reader else 0
+    manifest["source"]["databases"] = sorted(tr.databases | {ts.table.schema for ts in tr.order})
     if tr.server_version:
         manifest["source"]["server_version"] = tr.server_version
 
 
 def _assemble_script(tr, manifest, dest):
     tmp = dest + ".tmp-%d" % os.getpid()
-    with open(tmp, "wb") as out:
+    try:
+        _write_script(tr, manifest, tmp)
+    except OSError as err:
+        raise write_error(err, tmp, None, os.path.getsize(tmp) if os.path.exists(tmp) else None) from None
+    os.replace(tmp, dest)
+
+
+def _write_script(tr, manifest, tmp):
+    with mf.open_private(tmp) as out:
         with open(os.path.join(tr.workdir, mf.PRE_DATA), "rb") as f:
             shutil.copyfileobj(f, out)
         for t in manifest["tables"]:
@@ -697,7 +762,6 @@ def _assemble_script(tr, manifest, dest):
         out.write(b"\n")
         with open(os.path.join(tr.workdir, mf.POST_DATA), "rb") as f:
             shutil.copyfileobj(f, out)
-    os.replace(tmp, dest)
 
 
 def _result(tr, manifest, opts):

@@ -293,6 +293,12 @@ class EmbeddingJob:
                 if self.dimensions != info["dimensions"]:
                     raise MigrationError("%s.%s is already %s, not %s(%s)" % (
                         self.label, self.column, info["formatted"], self.vtype, self.dimensions))
+            elif not _has_extension(cur, self.vtype):
+                raise MigrationError(
+                    "%s.%s: the database %s has no %s type: the pgvector extension is not installed"
+                    " there (CREATE EXTENSION vector, as a superuser or the database owner; the role"
+                    " pgshift.mysql.postgresql_pgvector installs it)"
+                    % (self.label, self.column, self.conn.info.dbname, self.vtype))
             elif info["typname"] not in ("text", "varchar", "json", "jsonb", "bpchar"):
                 raise MigrationError("%s.%s is %s: expected text, json or jsonb holding embeddings" % (
                     self.label, self.column, info["formatted"]))
@@ -611,6 +617,13 @@ class EmbeddingJob:
                 "key": self.key, "resuming": state["resuming"], "source_type": self.source_type,
                 "batches": 0 if self.rows == 0 else
                 int(math.ceil((self.max_key - self.min_key + 1) / self.batch_rows))}
+
+
+def _has_extension(cur, vtype):
+    """pgvector's type (vector or halfvec) exists in this database (the extension may be absent,
+    or too old for halfvec)."""
+    cur.execute("SELECT to_regtype(%s) IS NOT NULL", (vtype,))
+    return cur.fetchone()[0]
 
 
 def _literal(cur, value):

@@ -61,7 +61,14 @@ import time
 from .. import manifest as mf
 from ..connections import describe_mysql, mysql_connect, mysql_option_file, mysql_settings
 from ..copytext import parse_row
-from ..errors import ExtensionMissing, LargeValueError, LiveCopyError, MigrationError, PlanChanged
+from ..errors import (
+    ExtensionMissing,
+    LargeValueError,
+    LiveCopyError,
+    MigrationError,
+    PlanChanged,
+    write_error,
+)
 from ..load.copy import (
     READ_SIZE,
     RejectIsolator,
@@ -78,7 +85,7 @@ from ..model.existing import existing_plans, introspect_target
 from ..model.names import TableNames, column_names, pg_column_name, pg_name
 from ..model.pgddl import CREATE_VECTOR, NameRegistry, needs_pgvector, table_ddl, write_sql_files
 from ..model.types import MapOptions, map_column, rules_from_dicts
-from ..model.values import geometry_to_wkt
+from ..model.values import check_zero_date, geometry_to_wkt
 from ..quoting import mysql_ident, quote_ident
 from .catalog import read_catalog, server_flavor, table_sizes
 from .chunks import DEFAULT_CHUNK_ROWS, ChunkPlan, chunk_count, chunk_key
@@ -117,6 +124,7 @@ def check_options(opts):
         raise LiveCopyError("live_copy: identifier_case must be preserve or lower")
     if opts.get("schema_mode", "create") not in ("create", "existing"):
         raise LiveCopyError("live_copy: schema_mode must be create or existing")
+    check_zero_date(opts.get("zero_date", "error"), "live_copy: zero_date (--zero-date)")
 
 
 def _table_wanted(db, name, include, exclude):
@@ -622,14 +630,17 @@ class LiveLoad(PgLoad):
     def _isolate(self, cur, task, reader, *, rejects, part):
         """Spill the part (same snapshot) to a data file, then pg_load's bisecting isolator."""
         path = task.path if part.index is None else "%s.chunk-%04d" % (task.path, part.index)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        mf.make_private_dirs(os.path.dirname(path))
         source, pycols = self._source(task, self._marked(task, reader, part.where), rejects)
-        with open(path, "wb") as f:
+        with mf.open_private(path) as f:
             while True:
                 chunk = source.read(READ_SIZE)
                 if not chunk:
                     break
-                f.write(chunk)
+                try:
+                    f.write(chunk)
+                except OSError as err:
+                    raise write_error(err, path, len(chunk), f.tell()) from None
         if part.prepare:
             self._prepare_table(cur, task)
         with self._lock:
@@ -970,7 +981,8 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
         control.close()
     source = _source_info(params, opts, version, opts["flavor"])
     manifest = mf.new_manifest(source, {k: opts[k] for k in ("identifier_case", "zero_date", "invalid_utf8",
-                                                             "nul_bytes", "schema_mode", "snapshot")}
+                                                             "nul_bytes", "schema_mode", "snapshot",
+                                                             "include_tables", "exclude_tables")}
                                | {"schema_map": opts["schema_map"]})
     manifest["schemas"] = sorted({t.entry["schema"] for t in planned})
     manifest["tables"] = [t.entry for t in planned]
@@ -979,7 +991,7 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
     manifest["live_plan_id"] = manifest_id
     previous = _previous_manifest(dest)
     if not check_mode:
-        os.makedirs(dest, exist_ok=True)
+        mf.make_private_dirs(dest)
         write_sql_files(dest, manifest)
         mf.write_manifest(dest, manifest, complete=False)
     elif not os.path.isdir(dest):

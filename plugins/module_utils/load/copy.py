@@ -11,8 +11,11 @@ the reject file with its line number in the data file and PostgreSQL's error in 
 import io
 import os
 import re
+import sys
+import threading
 
-from ..errors import RowsRejected
+from .. import manifest as mf
+from ..errors import ConnectionLost, RowsRejected
 
 READ_SIZE = 1 << 18        # bytes handed to libpq per read: large enough to keep COPY busy
 BATCH_ROWS = 10000         # rows per SAVEPOINT in the slow path
@@ -36,6 +39,21 @@ def describe_pg_error(err, line_no=None):
     if line_no is not None:
         first_context = re.sub(r", line \d+", ", line %d" % line_no, first_context, count=1)
     return primary + (" (%s)" % first_context if first_context else "")
+
+
+def lost_connection(err, conn, what):
+    """ConnectionLost naming `what` (the table and its file) when err came from the server ending
+    the connection (pg_ctl stop -m fast, a restart, the network), else None. psycopg2 raises such a
+    loss in the middle of COPY FROM STDIN as a SystemError whose cause is the server's error."""
+    cause = err.__cause__ if isinstance(err, SystemError) and err.__cause__ is not None else err
+    if not getattr(conn, "closed", 0):
+        return None
+    reason = getattr(_SERVER_GONE, "reason", None) or (
+        describe_pg_error(cause) if hasattr(cause, "diag") else str(cause).strip())
+    return ConnectionLost("%s: the server closed the connection (%s): PostgreSQL was stopped or restarted,"
+                          " or the network failed; the table's transaction rolled back; rerun when the"
+                          " server is back (tables already committed are skipped)"
+                          % (what, reason.splitlines()[0] if reason else "no reason given"))
 
 
 def error_line(err):
@@ -71,9 +89,33 @@ class _CountingReader:
         return data
 
 
+_SERVER_GONE = threading.local()        # .reason: the server's last word, printed away by psycopg2
+
+
+def _quiet_copy_errors():
+    """psycopg2 2.9 hands the server's error during COPY FROM STDIN (AdminShutdown on pg_ctl -m fast)
+    to PyErr_Print, i.e. to sys.excepthook, which prints a traceback on stderr, then raises a vaguer
+    error ("invalid socket"). Installed once: that one case is kept (lost_connection names it) and
+    not printed; every other exception goes to the hook that was there."""
+    previous = sys.excepthook
+    if getattr(previous, "pgshift_copy_filter", False):
+        return
+
+    def hook(kind, value, tb):
+        cause = value.__cause__ if isinstance(value, SystemError) else None
+        if cause is not None and type(cause).__module__.startswith("psycopg2"):
+            _SERVER_GONE.reason = describe_pg_error(cause)
+            return
+        previous(kind, value, tb)
+    hook.pgshift_copy_filter = True
+    sys.excepthook = hook
+
+
 def copy_file(cur, copy_sql, path, on_bytes=None, opener=None):
     """Stream a whole data file through COPY FROM STDIN; returns the number of rows copied.
     opener: callable returning the file object to read instead of open(path) (a growing file)."""
+    _quiet_copy_errors()
+    _SERVER_GONE.reason = None
     with (opener() if opener is not None else open(path, "rb")) as f:
         source = _CountingReader(f, on_bytes) if on_bytes else f
         cur.copy_expert(copy_sql, source, size=READ_SIZE)
@@ -97,9 +139,9 @@ class RejectWriter:
 
     def add(self, line_no, line, message):
         if self._copy is None:
-            os.makedirs(os.path.dirname(self.copy_path), exist_ok=True)
-            self._copy = open(self.copy_path, "wb")  # noqa: SIM115 - kept open across rows
-            self._log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115
+            mf.make_private_dirs(os.path.dirname(self.copy_path))
+            self._copy = mf.open_private(self.copy_path, "wb")  # noqa: SIM115 - kept open across rows
+            self._log = mf.open_private(self.log_path, "w", encoding="utf-8")  # noqa: SIM115
         self._copy.write(line if line.endswith(b"\n") else line + b"\n")
         self._log.write("%s line %d: %s\n" % (self.data_label, line_no, message))
         self.count += 1

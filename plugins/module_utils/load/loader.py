@@ -35,6 +35,7 @@ from .copy import (
     describe_pg_error,
     error_line,
     is_row_error,
+    lost_connection,
 )
 from .sql import (
     constraint_state,
@@ -393,8 +394,11 @@ class PgLoad:
         try:
             self._load_tables()
             self._post_data_and_analyze()
-        finally:
-            self._write_state_file()
+        except BaseException:
+            with contextlib.suppress(Exception):   # the human copy (the database holds the authority):
+                self._write_state_file()          # never in place of the error that stopped the load
+            raise
+        self._write_state_file()
 
     def _post_data_and_analyze(self):
         """Keys, indexes, FKs and the rest of post-data (when asked), then ANALYZE of what was loaded."""
@@ -526,7 +530,12 @@ class PgLoad:
                 rows = copy_file(cur, task.copy_sql(freeze=True), task.path, on_bytes, task.opener)
                 task.wait_whole()            # a streamed file: the table's final row count and size
                 return rows, rejects
-            except psycopg2.Error as err:
+            except (psycopg2.Error, SystemError) as err:
+                lost = lost_connection(err, conn, "load %s (COPY from %s)" % (task.key, task.data_file))
+                if lost is not None:
+                    raise lost from None
+                if isinstance(err, SystemError):
+                    raise
                 conn.rollback()
                 if not is_row_error(err):
                     raise LoadError("load %s: COPY from %s failed: %s"
@@ -670,9 +679,7 @@ class PgLoad:
                  "post_data_done": sorted(step for phase, step in steps if phase == "post")}
         path = os.path.join(self.src, STATE_FILE)
         tmp = "%s.tmp-%d-%d" % (path, os.getpid(), threading.get_ident())
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(state, f, indent=1, default=str)
-            f.write("\n")
+        mf.write_text(tmp, json.dumps(state, indent=1, default=str) + "\n")
         os.replace(tmp, path)
 
     def _result(self, **extra):

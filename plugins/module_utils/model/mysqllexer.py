@@ -15,11 +15,14 @@ pieces (STRING, IDENT, VALUE), so a rule is written once.
 import re
 
 from ..errors import DumpSyntaxError
+from ..regex import compile_possessive
 
-# '...' with backslash escapes and '' doubling; unrolled loop: no backtracking per character.
-STRING = rb"'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'"
-DQSTRING = rb'"[^"\\]*(?:(?:\\.|"")[^"\\]*)*"'
-IDENT = rb"`[^`]*(?:``[^`]*)*`"
+# '...' with backslash escapes and '' doubling; unrolled loop, possessive (*+): a string cut short by
+# the buffer's end fails at once instead of backtracking byte by byte (1.5 s per failed try on a
+# 30 MB value); the classes are disjoint, so giving bytes back could never have matched.
+STRING = rb"'[^'\\]*+(?:(?:\\.|'')[^'\\]*+)*+'"
+DQSTRING = rb'"[^"\\]*+(?:(?:\\.|"")[^"\\]*+)*+"'
+IDENT = rb"`[^`]*+(?:``[^`]*+)*+`"
 INTRODUCER = rb"_[A-Za-z0-9]+"
 # One value as mysqldump writes it: string (maybe with introducer), hex/bit literal, bare token.
 VALUE = (STRING + rb"|[-+]?[0-9][0-9.eE+-]*|NULL|(?:" + INTRODUCER + rb"[ \t]*)?(?:" + STRING
@@ -49,7 +52,7 @@ RULES = [
     ("punct", rb"[^\s]", "any other single character"),
 ]
 
-TOKEN_RE = re.compile(b"|".join(b"(?P<%s>%s)" % (name.encode(), pat) for name, pat, _ in RULES), re.S)
+TOKEN_RE = compile_possessive(b"|".join(b"(?P<%s>%s)" % (name.encode(), pat) for name, pat, _ in RULES), re.S)
 SKIP = frozenset(("ws", "client_comment", "block_comment", "line_comment", "line_comment_eof",
                   "cond_open", "cond_close"))
 
@@ -273,7 +276,7 @@ def tokenize(text, offset=0):
         pos = m.end()
 
 
-_SPLIT_RE = re.compile(rb"\s*(" + VALUE + rb"|[^,'\"]+?)\s*(?:,|\Z)", re.S)
+_SPLIT_RE = compile_possessive(rb"\s*(" + VALUE + rb"|[^,'\"]+?)\s*(?:,|\Z)", re.S)
 
 
 def split_values(inside):

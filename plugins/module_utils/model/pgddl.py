@@ -194,6 +194,5 @@ def write_sql_files(dest, manifest):
         pre, post = pre_data_sql(manifest), post_data_sql(manifest)
     for name, text in ((mf.PRE_DATA, pre), (mf.POST_DATA, post)):
         path = os.path.join(dest, name)
-        with open(path + ".tmp", "w", encoding="utf-8") as f:
-            f.write(text)
+        mf.write_text(path + ".tmp", text)          # 0600: the schema is the database's too
         os.replace(path + ".tmp", path)

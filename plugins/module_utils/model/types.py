@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from ..errors import MigrationError, UnknownTypeError
 from ..quoting import quote_ident, quote_literal
 from .sql_translate import translate
+from .values import check_zero_date_for
 
 INTEGER_TYPES = ("tinyint", "smallint", "mediumint", "int", "integer", "bigint")
 TEXT_TYPES = ("char", "varchar", "tinytext", "text", "mediumtext", "longtext", "national char",
@@ -265,6 +266,8 @@ def map_column(col, options=None, table_name=None, pg_name=None, auto_increment=
                          and pg_type in ("smallint", "integer", "bigint"))
     if col.auto_increment and not plan.identity:
         plan.warnings.append("column %r: AUTO_INCREMENT not kept (type %s)" % (col.name, pg_type))
+    check_zero_date_for(options.zero_date, rule.converter,
+                        "column %s.%s (%s)" % (table_name or "?", col.name, col.column_type))
     _plan_default(plan, col, options)
     _plan_generated(plan, col)
     if rule.converter == "enum" and options.enum_check and col.values:

@@ -14,6 +14,7 @@ b'..' bits, bare number, NULL) and returns escaped COPY bytes, or raises ValueCo
 the reason; the row loop adds table, row and byte offset. Policies are docs/contracts.md's:
 zero_date error|null|<replacement>, invalid_utf8 error|replace, nul_bytes error|strip.
 """
+import datetime
 import json
 import re
 import struct
@@ -38,6 +39,39 @@ CHARSETS = {"utf8": "utf-8", "utf8mb3": "utf-8", "utf8mb4": "utf-8", "latin1": "
             "greek": "iso8859-7", "hebrew": "iso8859-8", "sjis": "shift_jis", "gbk": "gbk", "big5": "big5",
             "euckr": "euc_kr",
             "ucs2": "utf-16-be", "utf16": "utf-16-be", "utf32": "utf-32-be"}
+
+
+# A zero_date replacement goes into data files, DDL defaults and (live_copy) MySQL's SELECT as is:
+# only a real date or date and time is let through, never arbitrary text.
+_REPLACEMENT_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?)?$")
+DATE_CONVERTERS = ("date", "datetime", "timestamptz")
+
+
+def check_zero_date(policy, option="zero_date (--zero-date)"):
+    """'error', 'null', or a replacement that is a valid date (YYYY-MM-DD) or date and time
+    (YYYY-MM-DD HH:MM:SS[.ffffff]); anything else raises, naming the option and the value."""
+    if policy in ("error", "null"):
+        return policy
+    m = _REPLACEMENT_RE.match(policy) if isinstance(policy, str) else None
+    try:
+        if m is None:
+            raise ValueError("not YYYY-MM-DD or YYYY-MM-DD HH:MM:SS[.ffffff]")
+        datetime.datetime(*(int(g) for g in m.groups()[:6] if g is not None))
+    except ValueError as err:
+        raise ValueConversionError("%s must be 'error', 'null' or a replacement date or date and time such"
+                                   " as '1970-01-01 00:00:00', got %r (%s)" % (option, policy, err)) from None
+    return policy
+
+
+def check_zero_date_for(policy, converter, where):
+    """The replacement fits the column: a date column cannot hold a time of day (it would be cut)."""
+    if converter not in DATE_CONVERTERS or policy in ("error", "null"):
+        return
+    check_zero_date(policy)
+    m = _REPLACEMENT_RE.match(policy)
+    if converter == "date" and m.group(4) is not None and any(int(g or 0) for g in m.groups()[3:]):
+        raise ValueConversionError("%s is a date: zero_date replacement %r has a time of day it cannot hold "
+                                   "(use a date such as '1970-01-01')" % (where, policy))
 
 
 @dataclass

@@ -345,7 +345,12 @@ class VectorCanon:
     def target(self, value):
         if value is None:
             return None
-        arr = array("f", parse_vector_text(value))
+        try:
+            arr = array("f", parse_vector_text(value))
+        except (ValueConversionError, ValueError) as err:
+            # not a vector (the PostgreSQL column is not the manifest's vector type): a text no
+            # source value canonicalizes to, so the row is reported with its key and column
+            return "not-a-vector: %s" % err
         if self.half:
             arr = array("f", struct.unpack("<%de" % len(arr), struct.pack("<%de" % len(arr), *arr)))
         return arr.tobytes().hex()

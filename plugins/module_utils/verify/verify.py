@@ -24,6 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from .. import manifest as mf
 from ..connections import mysql_connect, pg_connect
 from ..errors import MigrationError, VerifyError
 from ..quoting import mysql_ident, quote_ident
@@ -993,6 +994,42 @@ def select_tables(manifest, names):
     return chosen
 
 
+def manifest_problem(manifest):
+    """Why this manifest cannot stand for the source, or None: verify compares the source with the
+    manifest, so an unfinished one, or one without tables, would pass while data is missing."""
+    where = "manifest of %s" % ((manifest.get("source") or {}).get("path") or "the migration dir")
+    if not manifest.get("complete"):
+        return ("%s is not marked complete (the transform or copy did not finish, or failed): "
+                "finish it before verifying" % where)
+    if not manifest.get("tables"):
+        return ("%s holds no table (a dump cut short, or include/exclude options that match nothing): "
+                "nothing was migrated" % where)
+    return None
+
+
+def source_tables_missing(my, manifest):
+    """The source's base tables, in the manifest's databases, that the manifest lacks and that its
+    include/exclude options did not leave out on purpose: a dump cut between two tables, or a
+    table created after the dump, is named instead of passing unseen."""
+    options = manifest.get("options") or {}
+    have = {(t.get("source_schema") or t["schema"], t.get("source_name") or t["name"])
+            for t in manifest["tables"]}
+    dbs = sorted({db for db, _name in have} | set((manifest.get("source") or {}).get("databases") or []))
+    rows = my.query("SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES"
+                    " WHERE TABLE_SCHEMA IN (%s) AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')"
+                    % ", ".join(my.literal(db) for db in dbs))
+    return sorted("%s.%s" % (db, name) for db, name in rows if (db, name) not in have
+                  and mf.table_wanted(db, name, options.get("include_tables"), options.get("exclude_tables")))
+
+
+def _missing_entry(key):
+    return {"status": "differs", "differences": [{
+        "kind": "missing_from_manifest",
+        "reason": "source table %s is not in the manifest (left out of the dump or copy: a dump cut short, "
+                  "or a table created since); migrate it, or name the tables to verify with `tables` if "
+                  "it was left out on purpose" % key}]}
+
+
 def verify(mysql_params, pg_params, manifest, *, mode="checksums", chunk_rows=10000, sample_percent=10.0,
            tables=None, max_diffs=10, jobs=1, seed=None, progress=None):
     """Compare every manifest table; returns the report (report['ok'] is the verdict)."""
@@ -1003,6 +1040,9 @@ def verify(mysql_params, pg_params, manifest, *, mode="checksums", chunk_rows=10
     if chunk_rows < 1:
         raise VerifyError("chunk_rows must be positive, not %r" % chunk_rows)
     progress = progress or (lambda _event: None)
+    problem = manifest_problem(manifest)
+    if problem:
+        raise VerifyError(problem)
     options = dict(manifest.get("options") or {})
     chosen = select_tables(manifest, tables)
     settings = Settings(mode, chunk_rows, sample_percent, max_diffs, random.Random(seed), progress)
@@ -1015,6 +1055,9 @@ def verify(mysql_params, pg_params, manifest, *, mode="checksums", chunk_rows=10
     try:
         floats = source_float_policy(manifest, my)
         report["float_precision"] = floats
+        if not tables:
+            for key in source_tables_missing(my, manifest):
+                report["tables"][key] = _missing_entry(key)
         for table in chosen:
             key = "%s.%s" % (table["schema"], table["name"])
             try:
@@ -1066,8 +1109,6 @@ def failure_message(report, limit=5):
 
 def write_report(report, path):
     tmp = "%s.tmp-%d" % (path, os.getpid())
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=1, default=str, ensure_ascii=False)
-        f.write("\n")
+    mf.write_text(tmp, json.dumps(report, indent=1, default=str, ensure_ascii=False) + "\n")   # 0600
     os.replace(tmp, path)
     return path
