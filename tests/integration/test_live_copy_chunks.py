@@ -129,7 +129,7 @@ def _cli(lab, pg_db, db, dest):
             "--pg-host", lab["postgresql"]["host"], "--pg-port", str(lab["postgresql"]["port"]),
             "--pg-user", lab["postgresql"]["user"], "--pg-passfile", lab["postgresql"]["passfile"],
             "--pg-database", pg_db, "--jobs", "2", "--chunk-rows", str(CHUNK_ROWS),
-            "--include-tables", "big"]
+            "--include", "big"]
 
 
 def test_killed_mid_table_resumes_without_duplicates(lab, big_source, pg_db, pg_connect, tmp_path):

@@ -43,3 +43,27 @@ def test_unset_options_are_left_to_libpq(parse, _mysql):
 def test_no_password_option(parse, _mysql):
     with pytest.raises(SystemExit):
         parse(["--pg-password", "secret"])
+
+
+@pytest.mark.parametrize("verb", ["transform", "load", "migrate-dump", "live-copy", "embeddings", "sequences",
+                                  "verify"])
+def test_every_option_of_every_verb_has_help(verb, capsys):
+    import importlib
+
+    module = importlib.import_module("ansible_collections.pgshift.mysql.plugins.module_utils.cli."
+                                     + verb.replace("-", "_"))
+    with pytest.raises(SystemExit) as done:
+        module.main(["--help"])        # document() raises on an option without help text
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert "--include" in out or verb in ("load", "embeddings", "sequences", "verify")
+
+
+def test_live_copy_takes_the_old_table_options_with_a_warning(capsys):
+    from ansible_collections.pgshift.mysql.plugins.module_utils.cli.common import deprecated_spelling
+
+    new = cli_live_copy.build_parser().parse_args(["--databases", "d", "--dest", "x", "--include", "a", "b"])
+    old = cli_live_copy.build_parser().parse_args(
+        deprecated_spelling(["--databases", "d", "--dest", "x", "--include-tables", "a", "b"]))
+    assert old.include_tables == new.include_tables == ["a", "b"]
+    assert "--include-tables is deprecated, use --include" in capsys.readouterr().err

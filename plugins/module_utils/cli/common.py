@@ -9,17 +9,78 @@ PG_OPTIONS = ("host", "port", "database", "user", "sslmode", "service", "passfil
 MYSQL_OPTIONS = ("host", "port", "user", "defaults_file", "ssl_ca")
 
 
+# Help of the options several verbs share, written once (document() gives it to each parser).
+OPTION_HELP = {
+    "--pg-host": "PostgreSQL host (unset: libpq's PGHOST, service file or Unix socket)",
+    "--pg-port": "PostgreSQL port (unset: libpq's default)",
+    "--pg-database": "PostgreSQL database",
+    "--pg-user": "PostgreSQL user",
+    "--pg-sslmode": "libpq sslmode (disable, prefer, require, verify-ca, verify-full)",
+    "--pg-service": "a service of the pg_service.conf file (PGSERVICEFILE)",
+    "--pg-passfile": "a .pgpass file (mode 0600) holding the password",
+    "--mysql-host": "MySQL host (unset: the option file's)",
+    "--mysql-port": "MySQL port (unset: the option file's)",
+    "--mysql-user": "MySQL user (unset: the option file's)",
+    "--mysql-defaults-file": "a MySQL option file (mode 0600) holding the password",
+    "--mysql-ssl-ca": "CA certificate that signed the MySQL server's",
+    "src": "the dump (plain, .gz or .zst; - for stdin)",
+    "dest": "the migration dir to write",
+    "--format": "dir: a migration dir; sql: one psql script",
+    "--schema-mode": "create: the tables from MySQL's DDL; existing: fill the tables already in PostgreSQL",
+    "--zero-date": "zero dates (0000-00-00): error, null, or a replacement date such as 1970-01-01",
+    "--invalid-utf8": "text that is not UTF-8: error (names table, key, offset) or replace (U+FFFD)",
+    "--nul-bytes": "NUL bytes in text: error (names the row) or strip",
+    "--identifier-case": "PostgreSQL names: preserve MySQL's spelling, or lower",
+    "--schema-map": "MYSQL_DB=PG_SCHEMA (repeatable; default: the same name)",
+    "--include": "copy only the tables matching this glob (table or db.table; repeatable)",
+    "--exclude": "leave out the tables matching this glob (table or db.table; repeatable)",
+    "--strict-types": "fail on a MySQL type no rule maps (default: text, with a warning)",
+    "--force": "overwrite a dest that already holds a migration",
+    "--progress": "progress lines on stderr even when it is not a TTY",
+    "--if-exists": "a target table that already holds rows: fail, truncate, or drop it",
+    "--max-rejects": "rows PostgreSQL may refuse per table (to the rejects/ file) before the load fails",
+    "--no-post-data": "leave out keys, indexes, foreign keys, triggers and views",
+    "--maintenance-work-mem": "maintenance_work_mem of the index builds (e.g. 512MB)",
+    "--snapshot": "lock: a short FTWRL for one consistent snapshot; read_only; none",
+    "--mode": "counts, checksums (per key-range chunk, both databases) or sample",
+    "--sample-percent": "sample mode: percent of the rows compared",
+    "--chunk-rows": "rows per key-range chunk",
+}
+_DEPRECATED = {"--include-tables": "--include", "--exclude-tables": "--exclude"}
+
+
+def document(parser):
+    """Give each option without a help text the shared one; an option with none is a bug."""
+    for action in parser._actions:
+        names = action.option_strings or [action.dest]
+        if not action.help:
+            action.help = next((OPTION_HELP[n] for n in names if n in OPTION_HELP), None)
+        if not action.help:
+            raise AssertionError("console option %s has no help text" % names[0])
+    return parser
+
+
+def deprecated_spelling(argv):
+    """argv with the old option names replaced by today's, and a warning on stderr for each."""
+    out = []
+    for arg in argv:
+        name, sep, value = arg.partition("=")
+        if name in _DEPRECATED:
+            sys.stderr.write("pgshift: %s is deprecated, use %s\n" % (name, _DEPRECATED[name]))
+        out.append(_DEPRECATED[name] + sep + value if name in _DEPRECATED else arg)
+    return out
+
+
 def add_connection_arguments(parser, mysql=False):
     """The --pg-* (and with mysql, --mysql-*) options, alike in every verb. Unset ones are left to
     libpq (PGHOST, service file, Unix socket) and to the MySQL option file. Passwords never go on
     the command line: --pg-passfile, --pg-service or libpq's environment; --mysql-defaults-file."""
-    helps = {"pg_passfile": "a .pgpass file (mode 0600) holding the password",
-             "mysql_defaults_file": "a MySQL option file (mode 0600) holding the password"}
     for name in PG_OPTIONS:
-        parser.add_argument("--pg-" + name, type=int if name == "port" else str, help=helps.get("pg_" + name))
+        option = "--pg-" + name
+        parser.add_argument(option, type=int if name == "port" else str, help=OPTION_HELP[option])
     for name in MYSQL_OPTIONS if mysql else ():
-        parser.add_argument("--mysql-" + name.replace("_", "-"), type=int if name == "port" else str,
-                            help=helps.get("mysql_" + name))
+        option = "--mysql-" + name.replace("_", "-")
+        parser.add_argument(option, type=int if name == "port" else str, help=OPTION_HELP[option])
 
 
 def connection_params(args):

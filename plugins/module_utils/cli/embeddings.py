@@ -13,34 +13,40 @@ import sys
 from ..connections import pg_connect
 from ..embeddings.column_job import EmbeddingJob
 from ..errors import MigrationError
-from .common import add_connection_arguments, connection_params
+from .common import add_connection_arguments, connection_params, document
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="pgshift embeddings", description=__doc__.splitlines()[0])
     add_connection_arguments(p)
-    p.add_argument("--table", required=True)
-    p.add_argument("--column", required=True)
-    p.add_argument("--key")
-    p.add_argument("--dimensions", type=int)
-    p.add_argument("--type", default="vector", choices=["vector", "halfvec"])
-    p.add_argument("--format", default="json_object", choices=["json_object", "json_array"])
-    p.add_argument("--invalid", default="error", choices=["error", "null", "reject"])
-    p.add_argument("--batch-rows", type=int, default=2000)
+    p.add_argument("--table", required=True, help="schema.table holding the embedding column")
+    p.add_argument("--column", required=True, help="the column of JSON (or CSV) text to convert")
+    p.add_argument("--key", help="the key column naming rows in errors (default: the primary key)")
+    p.add_argument("--dimensions", type=int, help="values per embedding (default: from the first row)")
+    p.add_argument("--type", default="vector", choices=["vector", "halfvec"],
+                   help="pgvector type of the column")
+    p.add_argument("--format", default="json_object", choices=["json_object", "json_array"],
+                   help='the text\'s shape: {"0":v0,...} or [v0,...]')
+    p.add_argument("--invalid", default="error", choices=["error", "null", "reject"],
+                   help="a value that is no valid embedding: fail naming its key, NULL it, or set it aside")
+    p.add_argument("--batch-rows", type=int, default=2000, help="rows converted per batch")
     p.add_argument("--engine", choices=["copy", "sql"], default="copy",
                    help="copy: COPY out, convert in Python, COPY back (default); sql: json_each UPDATE")
-    p.add_argument("--index", choices=["hnsw", "ivfflat", "none"], default="hnsw")
-    p.add_argument("--opclass", choices=["cosine", "l2", "ip"], default="cosine")
-    p.add_argument("--m", type=int, default=16)
-    p.add_argument("--ef-construction", type=int, default=64)
-    p.add_argument("--lists", type=int)
-    p.add_argument("--memory-share", type=float, default=0.25)
-    p.add_argument("--memory-mb", type=int)
-    p.add_argument("--check", action="store_true")
-    p.add_argument("--expected-nulls", type=int)
+    p.add_argument("--index", choices=["hnsw", "ivfflat", "none"], default="hnsw",
+                   help="vector index built after")
+    p.add_argument("--opclass", choices=["cosine", "l2", "ip"], default="cosine",
+                   help="distance of the index")
+    p.add_argument("--m", type=int, default=16, help="HNSW m (links per node)")
+    p.add_argument("--ef-construction", type=int, default=64, help="HNSW ef_construction")
+    p.add_argument("--lists", type=int, help="IVFFlat lists (default: rows / 1000)")
+    p.add_argument("--memory-share", type=float, default=0.25,
+                   help="share of the server's RAM for maintenance_work_mem of the index build")
+    p.add_argument("--memory-mb", type=int, help="maintenance_work_mem of the index build, in MB")
+    p.add_argument("--check", action="store_true", help="report the plan, change nothing")
+    p.add_argument("--expected-nulls", type=int, help="NULL embeddings the source had (checked after)")
     p.add_argument("--check-mode", action="store_true", help="report the plan, change nothing")
     p.add_argument("--progress", action="store_true")
-    return p.parse_args(argv)
+    return document(p).parse_args(argv)
 
 
 def main(argv):

@@ -20,6 +20,8 @@ from ..load.loader import IF_EXISTS
 from .common import (
     add_connection_arguments,
     connection_params,
+    deprecated_spelling,
+    document,
     json_argument,
     progress_printer,
     report,
@@ -42,8 +44,8 @@ def build_parser():
     p.add_argument("--schema-mode", choices=("create", "existing"), default="create")
     p.add_argument("--schema-map", nargs="+", metavar="DB=SCHEMA")
     p.add_argument("--identifier-case", choices=("preserve", "lower"), default="preserve")
-    p.add_argument("--include-tables", nargs="+")
-    p.add_argument("--exclude-tables", nargs="+")
+    p.add_argument("--include", dest="include_tables", action="extend", nargs="+")
+    p.add_argument("--exclude", dest="exclude_tables", action="extend", nargs="+")
     p.add_argument("--embeddings", help="JSON list of {table, column, dimensions, type, format, invalid}")
     p.add_argument("--chunk-rows", type=int, help="rows per primary-key range of big tables (0: whole)")
     p.add_argument("--large-value-bytes", type=int,
@@ -54,11 +56,11 @@ def build_parser():
     p.add_argument("--maintenance-work-mem", default="512MB")
     p.add_argument("--check", action="store_true", help="plan and report, write nothing")
     p.add_argument("--progress", action="store_true", help="progress on stderr even if not a TTY")
-    return p
+    return document(p)
 
 
 def main(argv):
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(deprecated_spelling(argv))
     def run():
         embeddings = json_argument("--embeddings", args.embeddings, list) if args.embeddings else None
         return live_copy(

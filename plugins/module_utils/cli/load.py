@@ -11,7 +11,7 @@ JSON as "msg").
 import argparse
 
 from ..load.loader import IF_EXISTS, load
-from .common import add_connection_arguments, connection_params, progress_printer, report
+from .common import add_connection_arguments, connection_params, document, progress_printer, report
 
 
 def build_parser():
@@ -28,7 +28,7 @@ def build_parser():
     parser.add_argument("--maintenance-work-mem", default="512MB")
     parser.add_argument("--check", action="store_true", help="validate and report the plan, write nothing")
     parser.add_argument("--progress", action="store_true", help="progress on stderr even if not a TTY")
-    return parser
+    return document(parser)
 
 
 def main(argv):

@@ -14,7 +14,7 @@ command line (--pg-passfile, --pg-service or libpq's environment). Progress on s
 
 from ..dump.pipeline import migrate_dump
 from ..load.loader import IF_EXISTS
-from .common import add_connection_arguments, connection_params, progress_printer, report
+from .common import add_connection_arguments, connection_params, document, progress_printer, report
 from .transform import _parser as transform_parser
 from .transform import options_from_args, options_json
 
@@ -30,7 +30,7 @@ def build_parser():
     parser.add_argument("--max-rejects", type=int, default=0)
     parser.add_argument("--no-post-data", dest="post_data", action="store_false")
     parser.add_argument("--maintenance-work-mem", default="512MB")
-    return parser
+    return document(parser)
 
 
 def main(argv):

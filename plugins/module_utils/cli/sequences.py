@@ -7,7 +7,7 @@ from ..connections import pg_connect
 from ..errors import MigrationError
 from ..finish.sequences import reset_sequences
 from ..manifest import read_optional_manifest
-from .common import add_connection_arguments, connection_params
+from .common import add_connection_arguments, connection_params, document
 
 
 def build_parser():
@@ -19,7 +19,7 @@ def build_parser():
     parser.add_argument("--allow-decrease", action="store_true",
                         help="also lower sequences that are ahead of the wanted value")
     parser.add_argument("--progress", action="store_true", help="progress on stderr even without a TTY")
-    return parser
+    return document(parser)
 
 
 def main(argv):

@@ -16,7 +16,7 @@ import sys
 
 from ..dump.transform import TransformOptions, run_transform
 from ..errors import MigrationError
-from .common import json_argument, schema_map
+from .common import document, json_argument, schema_map
 
 # what --options-json may set: the options without a command-line flag of their own
 JSON_OPTIONS = ("type_rules", "embeddings", "pg_params", "default_schema", "ignore_columns")
@@ -34,8 +34,8 @@ def _parser():
     p.add_argument("--nul-bytes", default="error", choices=["error", "strip"])
     p.add_argument("--identifier-case", default="preserve", choices=["preserve", "lower"])
     p.add_argument("--schema-map", action="append", default=[], metavar="DB=SCHEMA")
-    p.add_argument("--include", action="append", default=[])
-    p.add_argument("--exclude", action="append", default=[])
+    p.add_argument("--include", action="extend", nargs="+", default=[])
+    p.add_argument("--exclude", action="extend", nargs="+", default=[])
     p.add_argument("--strict-types", action="store_true")
     p.add_argument("--force", action="store_true")
     p.add_argument("--allow-incomplete-dump", action="store_true",
@@ -45,7 +45,7 @@ def _parser():
     p.add_argument("--jobs", type=int, default=None,
                    help="processes converting INSERTs (default: CPU count, at most 4)")
     p.add_argument("--options-json", help="JSON file with type_rules, embeddings, pg_params, ...")
-    return p
+    return document(p)
 
 
 def _progress_printer(stream):

@@ -6,7 +6,7 @@ import sys
 from ..errors import MigrationError
 from ..manifest import read_optional_manifest
 from ..verify.verify import failure_message, verify, write_report
-from .common import add_connection_arguments, connection_params, split_params
+from .common import add_connection_arguments, connection_params, document, split_params
 
 
 def build_parser():
@@ -21,7 +21,7 @@ def build_parser():
     parser.add_argument("--report-path", help="write the JSON report here too")
     add_connection_arguments(parser, mysql=True)
     parser.add_argument("--progress", action="store_true", help="progress on stderr even without a TTY")
-    return parser
+    return document(parser)
 
 
 def _progress_printer(enabled):
