@@ -20,8 +20,8 @@ from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform impor
     run_transform,
 )
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import IncompleteDump, MigrationError
-from ansible_collections.pgshift.mysql.plugins.module_utils.finish.sequences import load_manifest
 from ansible_collections.pgshift.mysql.plugins.module_utils.load.loader import load
+from ansible_collections.pgshift.mysql.plugins.module_utils.manifest import read_manifest
 from ansible_collections.pgshift.mysql.plugins.module_utils.verify.verify import failure_message, verify
 from test_pg_load_e2e import MY_CNF, ROOT, _dump, _sample_source
 
@@ -85,7 +85,7 @@ def test_dump_cut_after_a_tables_first_insert_fails_migrate_dump(world, pg_targe
         cur.execute("SELECT to_regclass('world.city')")
         assert cur.fetchone()[0] is None          # the cut table's COPY rolled back
     pg.close()
-    assert load_manifest(str(tmp_path / "mig"))["complete"] is False
+    assert read_manifest(str(tmp_path / "mig"), require_complete=False)["complete"] is False
 
 
 def test_console_transform_refuses_the_cut_dump(world, tmp_path):
@@ -107,7 +107,7 @@ def _partial_migration(world, pg_target, dest, **options):
                                             allow_incomplete_dump=True, **options))
     assert any("allow_incomplete_dump" in w for w in result["warnings"])
     load(pg_target, dest, jobs=1)
-    return load_manifest(dest)
+    return read_manifest(dest)
 
 
 def test_verify_names_a_source_table_the_manifest_lacks(world, pg_target, tmp_path):
