@@ -1,5 +1,5 @@
 """Our tools as the benchmark drives them: the console verbs of bin/pgshift, as a user would run
-them, each a separate measured process. A verb whose cli_<verb>.py has not landed makes its rows
+them, each a separate measured process. A verb whose cli/<verb>.py has not landed makes its rows
 "not available" (never an estimate).
 
 Measurements (keys in the results JSON):
@@ -24,9 +24,9 @@ from .harness import Measurement
 # Our results that verify (and, for embeddings, the HNSW comparison) can run on, preferred first.
 RESULT_PATHS = ("ours_e2e", "ours_dump_path", "ours_live")
 
-VERB_FILES = {"transform": "cli_transform.py", "load": "cli_load.py", "live-copy": "cli_live_copy.py",
-              "embeddings": "cli_embeddings.py", "sequences": "cli_sequences.py", "verify": "cli_verify.py",
-              "migrate-dump": "cli_migrate_dump.py"}
+VERB_FILES = {"transform": "cli/transform.py", "load": "cli/load.py", "live-copy": "cli/live_copy.py",
+              "embeddings": "cli/embeddings.py", "sequences": "cli/sequences.py", "verify": "cli/verify.py",
+              "migrate-dump": "cli/migrate_dump.py"}
 
 
 class Ours:
