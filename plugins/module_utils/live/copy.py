@@ -77,7 +77,7 @@ from ..load.copy import (
     describe_pg_error,
     is_row_error,
 )
-from ..load.loader import ConnectionPool, LoadError, PgLoad, TableTask, post_data_steps, pre_data_steps
+from ..load.loader import LoadError, PgLoad, TableTask, post_data_steps, pre_data_steps
 from ..load.sql import forget_chunks, read_chunks, record_chunk, record_table, table_exists
 from ..model.embedding_specs import EmbeddingSpecs
 from ..model.embedding_text import make_converter
@@ -389,22 +389,13 @@ class LiveLoad(PgLoad):
             return "resume"
         return action
 
-    def run(self):
+    def _plan(self):
+        """The live plan's tables, largest first; the manifest and its id came with the plan."""
         entries = [t.entry for t in self.planned]
         self.tasks = sorted((LiveTask(self.src, t) for t in self.planned), key=lambda t: t.nbytes,
                             reverse=True)
         self.pre_steps = pre_data_steps(self.src)
         self.post_steps = post_data_steps(self.manifest, entries, True)
-        self.pool = ConnectionPool(self.params, self.jobs, self.mwm)
-        try:
-            with self.pool.connection() as conn:
-                self._read_target(conn)
-            if self.check_mode:
-                return self._report_plan()
-            self._execute()
-            return self._report()
-        finally:
-            self.pool.close()
 
     def _run_pre_data(self, conn):
         if needs_pgvector(self.manifest) and self.live_opts.get("schema_mode") != "existing":

@@ -314,16 +314,7 @@ class PgLoad:
 
     # -- entry point
     def run(self):
-        self.manifest = mf.read_manifest(self.src)  # refuses a manifest not marked complete
-        self.manifest_id = manifest_identity(self.src)
-        entries = select_tables(self.manifest, self.wanted)
-        self.tasks = plan_tables(self.src, entries)
-        self.pre_steps = pre_data_steps(self.src)
-        self.post_steps = []
-        if self.run_post_data:
-            self.post_steps = post_data_steps(self.manifest, entries, not self.wanted)
-            if not self.wanted:
-                self.warnings.extend(untranslated_views(self.manifest))
+        self._plan()
         self.pool = ConnectionPool(self.params, self.jobs, self.mwm)
         try:
             with self.pool.connection() as conn:
@@ -334,6 +325,19 @@ class PgLoad:
             return self._report()
         finally:
             self.pool.close()
+
+    def _plan(self):
+        """The tasks and the pre/post-data steps of this run (a reader's load plans its own)."""
+        self.manifest = mf.read_manifest(self.src)  # refuses a manifest not marked complete
+        self.manifest_id = manifest_identity(self.src)
+        entries = select_tables(self.manifest, self.wanted)
+        self.tasks = plan_tables(self.src, entries)
+        self.pre_steps = pre_data_steps(self.src)
+        self.post_steps = []
+        if self.run_post_data:
+            self.post_steps = post_data_steps(self.manifest, entries, not self.wanted)
+            if not self.wanted:
+                self.warnings.extend(untranslated_views(self.manifest))
 
     def _read_target(self, conn):
         with conn.cursor() as cur:
