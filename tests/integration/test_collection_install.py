@@ -49,19 +49,33 @@ def write_private(path, text):
         f.write(text)
 
 
+def user_env(**settings):
+    """The environment of a user who has none of this checkout's Ansible settings.
+
+    `make test` exports ANSIBLE_CONFIG (the checkout's ansible.cfg, whose collections path holds
+    the working tree as pgshift.mysql): ansible-galaxy would then find the collection "already
+    installed" and install nothing into the temporary path.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(settings)
+    return env
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """The built tarball and the collections path it was installed into."""
     out = tmp_path_factory.mktemp("build")
+    collections = tmp_path_factory.mktemp("collections")
+    env = user_env(ANSIBLE_COLLECTIONS_PATH=str(collections))
     subprocess.run(
         [os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(out), ROOT],
         check=True,
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=env,
     )
     [tarball] = [out / name for name in os.listdir(out) if name.endswith(".tar.gz")]
-    collections = tmp_path_factory.mktemp("collections")
     subprocess.run(
         [
             os.path.join(BIN, "ansible-galaxy"),
@@ -76,7 +90,10 @@ def installed(tmp_path_factory):
         capture_output=True,
         text=True,
         cwd=str(out),
+        env=env,
     )
+    installed_playbook = collections / "ansible_collections/pgshift/mysql/playbooks/cutover.yml"
+    assert installed_playbook.is_file(), "ansible-galaxy installed nothing into %s" % collections
     return {"tarball": tarball, "collections": collections}
 
 
@@ -269,8 +286,7 @@ def project(installed, lab, mysql_connect, pg_connect, tmp_path_factory):
 
 def run(project, *argv, inventory="inventory"):
     """ansible-playbook from the project dir: only the installed collection is on its path."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(
+    env = user_env(
         ANSIBLE_CONFIG=str(project["dir"] / "ansible.cfg"),
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_COLLECTIONS_PATH=project["collections"],
