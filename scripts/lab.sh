@@ -40,13 +40,15 @@ JSON
 
 mariadb_up() {
   local conf=/etc/mysql/mariadb.conf.d/60-pgshift-lab.cnf
-  local want='# pgshift lab: binary log for snapshot positions, large packets for big rows
+  local want='# pgshift lab: binary log for snapshot positions and the binlog sync, large packets for big rows
 [mysqld]
 port = 3306
 bind-address = 127.0.0.1
 server_id = 1
 log_bin = /var/lib/mysql/mariadb-bin
 binlog_format = ROW
+binlog_row_image = FULL
+binlog_row_metadata = FULL
 max_allowed_packet = 1G
 innodb_buffer_pool_size = 1G
 innodb_flush_log_at_trx_commit = 2'

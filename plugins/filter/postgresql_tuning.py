@@ -40,6 +40,13 @@ options:
     description: In the bulk_load profile, use wal_level minimal and max_wal_senders 0.
     type: bool
     default: false
+  logical_decoding:
+    description:
+      - wal_level logical, for the reverse sync of a rollback (a
+        logical replication slot on the target). Off, wal_level is replica. wal_minimal wins in
+        the bulk_load profile.
+    type: bool
+    default: true
   overrides:
     description: Setting name to value; empty values are ignored.
     type: dict
@@ -64,7 +71,7 @@ STORAGE = ("ssd", "hdd")
 # this role writes. The role still asks the server (pending_restart) after a reload.
 POSTMASTER_SETTINGS = frozenset({
     "shared_buffers", "max_connections", "max_worker_processes", "wal_level", "max_wal_senders",
-    "listen_addresses", "port", "huge_pages", "shared_preload_libraries",
+    "listen_addresses", "port", "huge_pages", "shared_preload_libraries", "max_replication_slots",
 })
 
 
@@ -73,7 +80,7 @@ def _mb(value: int) -> str:
 
 
 def compute(memory_mb, cores, profile="production", *, max_connections=100, storage="ssd",
-            wal_minimal=False, overrides=None):
+            wal_minimal=False, logical_decoding=True, overrides=None):
     """The settings for a host, as an ordered dict of name -> PostgreSQL value string."""
     memory_mb, cores, max_connections = int(memory_mb), int(cores), int(max_connections)
     if memory_mb < 256:
@@ -117,9 +124,14 @@ def compute(memory_mb, cores, profile="production", *, max_connections=100, stor
         "random_page_cost": "1.1" if storage == "ssd" else "4",
         "effective_io_concurrency": "200" if storage == "ssd" else "2",
         "synchronous_commit": "off" if bulk else "on",
-        "wal_level": "minimal" if bulk and wal_minimal else "replica",
-        "max_wal_senders": "0" if bulk and wal_minimal else "10",
+        "max_replication_slots": "10",
     }
+    if bulk and wal_minimal:
+        settings.update(wal_level="minimal", max_wal_senders="0")
+    elif logical_decoding:
+        settings.update(wal_level="logical", max_wal_senders="10")
+    else:
+        settings.update(wal_level="replica", max_wal_senders="10")
     for name, value in (overrides or {}).items():
         if value is not None and str(value) != "":
             settings[name] = str(value)
@@ -127,11 +139,12 @@ def compute(memory_mb, cores, profile="production", *, max_connections=100, stor
 
 
 def postgresql_tuning(memory_mb, cores, profile="production", *, max_connections=100, storage="ssd",
-                      wal_minimal=False, overrides=None):
+                      wal_minimal=False, logical_decoding=True, overrides=None):
     """Filter entry point: ``memory_mb | pgshift.mysql.postgresql_tuning(cores, profile, ...)``."""
     try:
         return compute(memory_mb, cores, profile, max_connections=max_connections, storage=storage,
-                       wal_minimal=wal_minimal, overrides=overrides)
+                       wal_minimal=wal_minimal, logical_decoding=logical_decoding,
+                       overrides=overrides)
     except (TypeError, ValueError) as exc:
         from ansible.errors import AnsibleFilterError
 

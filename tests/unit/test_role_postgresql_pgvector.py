@@ -90,7 +90,8 @@ def test_known_host():
     assert s["max_parallel_maintenance_workers"] == "4"
     assert s["max_wal_size"] == "4GB" and s["checkpoint_timeout"] == "15min"
     assert s["wal_compression"] == "on" and s["random_page_cost"] == "1.1"
-    assert s["synchronous_commit"] == "on" and s["wal_level"] == "replica"
+    assert s["synchronous_commit"] == "on" and s["wal_level"] == "logical"
+    assert s["max_replication_slots"] == "10"
 
 
 def test_bulk_load_profile():
@@ -99,11 +100,16 @@ def test_bulk_load_profile():
     assert bulk["synchronous_commit"] == "off"
     assert _mb(bulk["max_wal_size"]) > _mb(prod["max_wal_size"])
     assert _mb(bulk["maintenance_work_mem"]) > _mb(prod["maintenance_work_mem"])
-    assert bulk["wal_level"] == "replica" and bulk["max_wal_senders"] == "10"
+    assert bulk["wal_level"] == "logical" and bulk["max_wal_senders"] == "10"
     minimal = tuning.compute(16384, 8, "bulk_load", wal_minimal=True)
     assert minimal["wal_level"] == "minimal" and minimal["max_wal_senders"] == "0"
     # wal_minimal only applies to bulk_load
-    assert tuning.compute(16384, 8, "production", wal_minimal=True)["wal_level"] == "replica"
+    assert tuning.compute(16384, 8, "production", wal_minimal=True)["wal_level"] == "logical"
+
+
+def test_logical_decoding_off_keeps_replica():
+    s = tuning.compute(16384, 8, "production", logical_decoding=False)
+    assert s["wal_level"] == "replica"
 
 
 def test_profiles_differ_in_postmaster_settings_only_through_wal_minimal():

@@ -10,7 +10,7 @@ def show(host, name):
 
 
 def test_production_settings_in_force(host):
-    assert show(host, "wal_level") == "replica"
+    assert show(host, "wal_level") == "logical"
     assert show(host, "max_wal_senders") == "10"
     assert show(host, "synchronous_commit") == "on"
     assert show(host, "max_wal_size") == "4GB"
@@ -29,7 +29,7 @@ def test_no_restart_pending(host):
 def test_server_started_exactly_three_times(host):
     # 1: boot (the image's cluster was created by the package but never started, its log is
     # empty); 2: converge (bulk_load with wal_level minimal, shared_buffers); 3: the switch to
-    # production (wal_level replica). Idempotence and the three reload-only switches after it
+    # production (wal_level logical). Idempotence and the three reload-only switches after it
     # must not restart.
     log = host.file(LOG).content_string
     assert log.count("database system is ready to accept connections") == 3, log[-3000:]
