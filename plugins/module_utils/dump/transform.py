@@ -37,6 +37,7 @@ from ..errors import (
 from ..model import mysqllexer as lx
 from ..model.embedding_specs import EmbeddingSpecs
 from ..model.existing import existing_plans, find_target, introspect_target
+from ..model.foreign_keys import align_referencing_types
 from ..model.mysql_ddl import (
     classify,
     parse_create_table,
@@ -678,6 +679,8 @@ def run_transform(opts):
         raise
     tr.report_progress(force=True)
     _fill_manifest(tr, manifest)
+    if opts.schema_mode == "create":
+        align_referencing_types(manifest)
     if not opts.check_mode:
         write_sql_files(tr.workdir, manifest)
         if opts.format == "sql":

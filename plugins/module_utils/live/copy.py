@@ -82,6 +82,7 @@ from ..load.sql import forget_chunks, read_chunks, record_chunk, record_table, t
 from ..model.embedding_specs import EmbeddingSpecs
 from ..model.embedding_text import make_converter
 from ..model.existing import existing_plans, introspect_target
+from ..model.foreign_keys import align_referencing_types
 from ..model.names import TableNames, column_names, pg_column_name, pg_name
 from ..model.pgddl import CREATE_VECTOR, NameRegistry, needs_pgvector, table_ddl, write_sql_files
 from ..model.types import MapOptions, map_column, rules_from_dicts
@@ -977,6 +978,7 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
                                | {"schema_map": opts["schema_map"]})
     manifest["schemas"] = sorted({t.entry["schema"] for t in planned})
     manifest["tables"] = [t.entry for t in planned]
+    align_referencing_types(manifest)
     manifest["warnings"] = [w for t in planned for w in t.entry["warnings"]]
     manifest_id = plan_identity(source, planned, opts)
     manifest["live_plan_id"] = manifest_id

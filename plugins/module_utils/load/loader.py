@@ -26,6 +26,7 @@ import time
 from .. import manifest as mf
 from ..connections import describe_pg, pg_connect
 from ..errors import LoadError, MigrationError
+from ..model.foreign_keys import KIND as ALIGN_KIND
 from ..quoting import qualified, quote_ident
 from .copy import (
     RejectIsolator,
@@ -599,13 +600,16 @@ class PgLoad:
         with self.pool.connection() as conn, conn.cursor() as cur:
             todo = [(s, self._post_needed(cur, s)) for s in self.post_steps]
             todo = [(s, need) for s, need in todo if need]
+            types = [(s, n) for s, n in todo if s.kind == ALIGN_KIND]
             keys = largest_tables_first(cur, [(s, n) for s, n in todo if s.kind in PARALLEL_KINDS])
             fks = largest_tables_first(cur, [(s, n) for s, n in todo if s.kind == "foreign_key"])
             conn.commit()
         if not todo:
             return
         self.say("post-data: %d step(s)" % len(todo))
-        rest = [(s, n) for s, n in todo if s.kind not in PARALLEL_KINDS and s.kind != "foreign_key"]
+        rest = [(s, n) for s, n in todo if s.kind not in PARALLEL_KINDS + ("foreign_key", ALIGN_KIND)]
+        # referencing columns take their referenced column's type before any index is built on them
+        self._parallel([lambda s=s: self._run_step(s, s.sql) for s, _ in types])
         self._parallel([lambda s=s: self._run_step(s, s.sql) for s, _ in keys])
         for step, need in fks:  # NOT VALID: catalog only, but it locks both tables: one at a time
             if need == "create":  # an unnamed FK cannot be validated by name: added valid at once

@@ -49,7 +49,7 @@ def table_ddl(table, plans, pg_schema, pg_table, names, col_name, ref_name=None)
         if entry:
             post.append(entry)
     for fk in table.foreign_keys:
-        post.append(_fk_entry(fk, qt, pg_schema, col_name, ref_name))
+        post.append(_fk_entry(fk, qt, pg_schema, pg_table, col_name, ref_name, names))
     for n, chk in enumerate(table.checks, 1):
         post.append(_check_entry(chk, qt, pg_table, n, col_name, warnings))
     for plan in plans:
@@ -103,16 +103,22 @@ def _index_entry(table, idx, qt, pg_schema, pg_table, names, col_name, warnings)
             "sql": "CREATE INDEX %s ON %s (%s);" % (quote_ident(name), qt, collist)}
 
 
-def _fk_entry(fk, qt, pg_schema, col_name, ref_name):
+def _fk_entry(fk, qt, pg_schema, pg_table, col_name, ref_name, names):  # noqa: PLR0917
     ref_schema, ref_table = ref_name(fk.ref_schema, fk.ref_table) if ref_name else (pg_schema, fk.ref_table)
-    cols = ", ".join(quote_ident(col_name(c)) for c in fk.columns)
-    refs = ", ".join(quote_ident(col_name(c)) for c in fk.ref_columns)
+    columns, ref_columns = [col_name(c) for c in fk.columns], [col_name(c) for c in fk.ref_columns]
+    cols = ", ".join(quote_ident(c) for c in columns)
+    refs = ", ".join(quote_ident(c) for c in ref_columns)
+    # an unnamed FOREIGN KEY clause gets PostgreSQL's own default name, unique in the schema
+    name = (fit_name(fk.name) if fk.name
+            else names.reserve(pg_schema, "%s_%s_fkey" % (pg_table, "_".join(columns))))
     sql = "ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s (%s)" % (
-        qt, quote_ident(fit_name(fk.name or "fk")), cols, qualified(ref_schema, ref_table), refs)
+        qt, quote_ident(name), cols, qualified(ref_schema, ref_table), refs)
     for which, action in (("DELETE", fk.on_delete), ("UPDATE", fk.on_update)):
         if action and action not in ("RESTRICT", "NO ACTION"):
             sql += " ON %s %s" % (which, action)
-    return {"kind": "foreign_key", "name": fit_name(fk.name or "fk"), "sql": sql + ";"}
+    # the structured fields let model.foreign_keys align the referencing columns' types
+    return {"kind": "foreign_key", "name": name, "sql": sql + ";", "columns": columns,
+            "ref_schema": ref_schema, "ref_table": ref_table, "ref_columns": ref_columns}
 
 
 def _check_entry(chk, qt, pg_table, n, col_name, warnings):  # noqa: PLR0917
@@ -156,7 +162,8 @@ def _comments(table, plans, qt):
 
 # -- the migration dir's pre-data.sql / post-data.sql, for psql users: the same for every reader --
 
-POST_DATA_ORDER = ("primary_key", "unique", "index", "foreign_key", "trigger", "comment", "check")
+POST_DATA_ORDER = ("column_type", "primary_key", "unique", "index", "foreign_key", "trigger", "comment",
+                   "check")
 CREATE_VECTOR = "CREATE EXTENSION IF NOT EXISTS vector"
 VECTOR_TYPES = ("vector(", "halfvec(", "sparsevec(")
 
