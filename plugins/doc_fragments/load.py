@@ -24,4 +24,13 @@ options:
     description: maintenance_work_mem of the load's sessions (index builds, FK validation).
     type: str
     default: 512MB
+  views_on_error:
+    description:
+      - What a view PostgreSQL refuses does to the run. Every view is tried on its own (one that reads a
+        view created after it is tried again), and each refused view is named with its error.
+      - V(fail) fails the run once every view was tried (the data, keys and other views are in place; a
+        rerun tries only what is missing); V(warn) lists the refused views in the warnings and succeeds.
+    type: str
+    default: fail
+    choices: [fail, warn]
 """

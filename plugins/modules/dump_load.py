@@ -130,7 +130,8 @@ def main():
                                 **{k: p[k] for k in TRANSFORM_OPTIONS})
         result = migrate_dump(pg_params, opts, load_jobs=p["load_jobs"], if_exists=p["if_exists"],
                               max_rejects=p["max_rejects"], post_data=p["post_data"],
-                              maintenance_work_mem=p["maintenance_work_mem"])
+                              maintenance_work_mem=p["maintenance_work_mem"],
+                              views_on_error=p["views_on_error"])
     except MigrationError as err:
         module.fail_json(msg=str(err))
     exit_result(module, result)

@@ -149,6 +149,14 @@ options:
     description: Session maintenance_work_mem for index builds.
     type: str
     default: 512MB
+  views_on_error:
+    description:
+      - What a view PostgreSQL refuses does to the run, as in M(pgshift.mysql.pg_load). Every view is
+        tried on its own and each refused one is named with its error; V(fail) fails the run once all
+        were tried, V(warn) lists them in the warnings.
+    type: str
+    default: fail
+    choices: [fail, warn]
   mysql_client:
     description: Path of the C(mariadb)/C(mysql) client binary (default the first found in PATH).
     type: str
@@ -287,13 +295,14 @@ ARGUMENT_SPEC = dict(
     ignore_columns={"type": "list", "elements": "str"},
     post_data={"type": "bool", "default": True},
     maintenance_work_mem={"type": "str", "default": "512MB"},
+    views_on_error={"type": "str", "default": "fail", "choices": ["fail", "warn"]},
     mysql_client={"type": "str"},
 )
 
 ENGINE_OPTIONS = ("databases", "dest", "schema_map", "schema_mode", "identifier_case", "type_rules",
                   "strict_types", "include_tables", "exclude_tables", "jobs", "if_exists", "max_rejects",
                   "zero_date", "invalid_utf8", "nul_bytes", "embeddings", "snapshot", "chunk_rows",
-                  "post_data", "maintenance_work_mem", "mysql_client", "ignore_columns",
+                  "post_data", "maintenance_work_mem", "views_on_error", "mysql_client", "ignore_columns",
                   "large_value_bytes")
 
 

@@ -153,7 +153,8 @@ def main():
     try:
         result = load(p, p["src"], jobs=p["jobs"], if_exists=p["if_exists"], max_rejects=p["max_rejects"],
                       tables=p["tables"], post_data=p["post_data"],
-                      maintenance_work_mem=p["maintenance_work_mem"], check_mode=module.check_mode)
+                      maintenance_work_mem=p["maintenance_work_mem"], views_on_error=p["views_on_error"],
+                      check_mode=module.check_mode)
     except MigrationError as err:
         module.fail_json(msg=str(err))
     exit_result(module, result)

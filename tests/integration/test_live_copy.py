@@ -443,4 +443,18 @@ def test_dump_path_and_live_path_give_identical_postgresql(name, lab, source, pg
                 rows.append(cur.fetchall())
         assert rows[0] == rows[1], d["name"]
         assert len(rows[0]) == d["rows"] == lt["rows"]
+    # the same views (created, same SQL) and the same routines, read from the dump or from the server
+    def views(manifest, schema):
+        return sorted((v["name"], v["translated"], (v["sql"] or "").replace(schema, "S"))
+                      for v in manifest["views"])
+    assert views(live, "l_" + name) == views(dumped, "d_" + name)
+    assert sorted((r["kind"], r["name"]) for r in live["routines"]) == \
+        sorted((r["kind"], r["name"]) for r in dumped["routines"])
+    with pg.cursor() as cur:
+        cur.execute("SELECT table_schema, table_name FROM information_schema.views WHERE table_schema IN %s",
+                    (("d_" + name, "l_" + name),))
+        created = cur.fetchall()
+    by_schema = {sch: sorted(n for s, n in created if s == sch) for sch in ("d_" + name, "l_" + name)}
+    assert by_schema["d_" + name] == by_schema["l_" + name]
+    assert (name != "sakila") or len(by_schema["l_" + name]) > 0
     pg.close()

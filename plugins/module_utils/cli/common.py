@@ -40,6 +40,8 @@ OPTION_HELP = {
     "--if-exists": "a target table that already holds rows: fail, truncate, or drop it",
     "--max-rejects": "rows PostgreSQL may refuse per table (to the rejects/ file) before the load fails",
     "--no-post-data": "leave out keys, indexes, foreign keys, triggers and views",
+    "--views-on-error": "a view PostgreSQL refuses: fail the run (default, once every view was tried) or"
+                        " warn and go on; each refused view is named with its error",
     "--maintenance-work-mem": "maintenance_work_mem of the index builds (e.g. 512MB)",
     "--snapshot": "lock: a short FTWRL for one consistent snapshot; read_only; none",
     "--mode": "counts, checksums (per key-range chunk, both databases) or sample",

@@ -53,6 +53,7 @@ def build_parser():
     p.add_argument("--ignore-columns", nargs="+", help="schema_mode existing: MySQL columns not copied")
     p.add_argument("--mysql-client", help="path of the mariadb/mysql client binary")
     p.add_argument("--no-post-data", dest="post_data", action="store_false")
+    p.add_argument("--views-on-error", choices=("fail", "warn"), default="fail")
     p.add_argument("--maintenance-work-mem", default="512MB")
     p.add_argument("--check", action="store_true", help="plan and report, write nothing")
     p.add_argument("--progress", action="store_true", help="progress on stderr even if not a TTY")
@@ -71,7 +72,7 @@ def main(argv):
             identifier_case=args.identifier_case, include_tables=args.include_tables,
             exclude_tables=args.exclude_tables, embeddings=embeddings, chunk_rows=args.chunk_rows,
             ignore_columns=args.ignore_columns, large_value_bytes=args.large_value_bytes,
-            mysql_client=args.mysql_client, post_data=args.post_data,
+            mysql_client=args.mysql_client, post_data=args.post_data, views_on_error=args.views_on_error,
             maintenance_work_mem=args.maintenance_work_mem, check_mode=args.check,
             progress=progress_printer(args.progress))
     return report("live-copy", run)

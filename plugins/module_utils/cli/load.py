@@ -26,6 +26,7 @@ def build_parser():
     parser.add_argument("--no-post-data", dest="post_data", action="store_false",
                         help="skip keys, indexes, FKs, triggers, comments and views")
     parser.add_argument("--maintenance-work-mem", default="512MB")
+    parser.add_argument("--views-on-error", choices=("fail", "warn"), default="fail")
     parser.add_argument("--check", action="store_true", help="validate and report the plan, write nothing")
     parser.add_argument("--progress", action="store_true", help="progress on stderr even if not a TTY")
     return document(parser)
@@ -36,5 +37,6 @@ def main(argv):
     return report("load", lambda: load(
         connection_params(args), args.src, jobs=args.jobs, if_exists=args.if_exists,
         max_rejects=args.max_rejects, tables=args.tables, post_data=args.post_data,
+        views_on_error=args.views_on_error,
         maintenance_work_mem=args.maintenance_work_mem, check_mode=args.check,
         progress=progress_printer(args.progress)))

@@ -30,6 +30,7 @@ def build_parser():
     parser.add_argument("--max-rejects", type=int, default=0)
     parser.add_argument("--no-post-data", dest="post_data", action="store_false")
     parser.add_argument("--maintenance-work-mem", default="512MB")
+    parser.add_argument("--views-on-error", choices=("fail", "warn"), default="fail")
     return document(parser)
 
 
@@ -40,6 +41,6 @@ def main(argv):
         opts = options_from_args(args, options_json(args), None)
         return migrate_dump(
             connection_params(args), opts, load_jobs=args.load_jobs, if_exists=args.if_exists,
-            max_rejects=args.max_rejects, post_data=args.post_data,
+            max_rejects=args.max_rejects, post_data=args.post_data, views_on_error=args.views_on_error,
             maintenance_work_mem=args.maintenance_work_mem, progress=progress_printer(args.progress))
     return report("migrate-dump", run)

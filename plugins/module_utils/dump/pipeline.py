@@ -353,8 +353,8 @@ def _combined(transform, loaded, identity, warnings):
                          + list(loaded.get("warnings") or []))}
 
 
-def migrate_dump(params, opts, *, load_jobs=1, if_exists="fail", max_rejects=0, post_data=True,
-                 maintenance_work_mem="512MB", progress=None):
+def migrate_dump(params, opts, *, load_jobs=1, if_exists="fail", max_rejects=0, post_data=True,  # noqa: PLR0913
+                 maintenance_work_mem="512MB", views_on_error="fail", progress=None):
     """Transform opts.src into opts.dest and load it into `params`' database, overlapping."""
     if opts.format != "dir":
         raise MigrationError("migrate-dump: format must be 'dir' (the loader reads the migration dir)")
@@ -362,6 +362,7 @@ def migrate_dump(params, opts, *, load_jobs=1, if_exists="fail", max_rejects=0, 
     identity, warning = pipeline_identity(opts)
     load_options = {"jobs": load_jobs, "if_exists": if_exists, "max_rejects": max_rejects,
                     "post_data": post_data, "maintenance_work_mem": maintenance_work_mem,
+                    "views_on_error": views_on_error,
                     "progress": progress}
     existing = _existing_manifest(opts.dest)
     if existing is not None and existing.get("load_identity") == identity and not opts.force:

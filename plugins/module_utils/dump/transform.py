@@ -41,15 +41,13 @@ from ..model.foreign_keys import align_referencing_types
 from ..model.mysql_ddl import (
     classify,
     parse_create_table,
-    parse_routine,
-    parse_view,
 )
 from ..model.names import TableNames, column_names, pg_column_name, pg_name
 from ..model.pgddl import NameRegistry, table_ddl, write_sql_files
 from ..model.schema import Table, make_column
 from ..model.types import MapOptions, map_column, rules_from_dicts
 from ..model.values import CHARSETS, Policies, check_zero_date
-from ..model.views import translate_view
+from ..model.views import routine_entry, schema_object_summary, schema_object_warnings, view_entry
 from ..quoting import qualified, quote_ident
 from .parallel import (
     ParallelInserts,
@@ -290,12 +288,10 @@ class Transformer:
         self._publish_current()
         if not text.strip() or classify(text) == "set":
             return
-        kind, name = parse_routine(text)
-        self.routines.append({"kind": kind, "name": name, "text": text.decode("utf-8", "replace").strip()})
+        self.routines.append(routine_entry(text))
 
     def on_create_view(self, text, offset):
-        db, name, body = parse_view(text)
-        db = db or self.current_db
+        db, name, entry = view_entry(text, self.current_db, self.pg_schema, self.ident)
         stub = self.tables.pop((db, name), None)
         if stub is not None and self.parallel:
             self.parallel.drain(self)
@@ -304,11 +300,6 @@ class Transformer:
             if stub.out:
                 stub.out.close()
                 os.unlink(stub.out.name)
-        sql, translated, why = translate_view(body, self.pg_schema(db), self.ident(name), self.ident)
-        entry = {"schema": self.pg_schema(db), "name": self.ident(name), "sql": sql, "translated": translated}
-        if not translated:
-            entry["reason"] = why
-            entry["source_sql"] = text.decode("utf-8", "replace").strip()
         self.views[(db, name)] = entry
 
     def on_routine_statement(self, text):
@@ -728,14 +719,7 @@ def _fill_manifest(tr, manifest):
                                  | {v["schema"] for v in tr.views.values()})
     manifest["views"] = list(tr.views.values())
     manifest["routines"] = tr.routines
-    warnings = list(tr.warnings)
-    for v in manifest["views"]:
-        if not v["translated"]:
-            warnings.append("view %s.%s not translated (%s): recreate it by hand" % (v["schema"], v["name"],
-                                                                                     v.get("reason")))
-    if tr.routines:
-        warnings.append("%d routine(s)/trigger(s) not translated: see manifest routines" % len(tr.routines))
-    manifest["warnings"] = warnings
+    manifest["warnings"] = list(tr.warnings) + schema_object_warnings(manifest["views"], tr.routines)
     manifest["source"]["bytes_read"] = tr.reader.offset() if tr.reader else 0
     manifest["source"]["databases"] = sorted(tr.databases | {ts.table.schema for ts in tr.order})
     if tr.server_version:
@@ -776,9 +760,7 @@ def _result(tr, manifest, opts):
     seconds = time.monotonic() - tr.started
     read = manifest["source"].get("bytes_read", 0)
     return {"changed": not opts.check_mode, "tables": tables, "warnings": manifest["warnings"],
-            "views": [{"schema": v["schema"], "name": v["name"], "translated": v["translated"]}
-                      for v in manifest["views"]],
-            "routines": [{"kind": r["kind"], "name": r["name"]} for r in manifest["routines"]],
+            **schema_object_summary(manifest),
             "dest": opts.dest, "format": opts.format, "seconds": round(seconds, 3), "bytes_read": read,
             "mb_per_s": round(read / 1e6 / seconds, 1) if seconds else None, "jobs": tr.jobs,
             "rows": sum(t["rows"] for t in manifest["tables"])}

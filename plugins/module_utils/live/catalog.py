@@ -2,6 +2,7 @@
 
     tables = read_catalog(cursor, "sakila", flavor="mariadb")   # [Table, ...] base tables, by name
     table_sizes(cursor, "sakila") -> {"actor": (rows_estimate, data_bytes)}
+    schema_statements(cursor, "sakila") -> ([CREATE VIEW ..., ...], [CREATE TRIGGER ..., ...])  # bytes
 
 The Tables then go through the same typemap/DDL generation as the dump path's (one engine, two
 readers). Where information_schema and SHOW CREATE TABLE spell the same thing differently, this module
@@ -13,6 +14,7 @@ normalises to what the dump reader sees:
 """
 from ..model.mysql_ddl import _json_checks_to_json_type
 from ..model.schema import Check, ForeignKey, Index, IndexPart, Table, column_from_information_schema
+from ..quoting import mysql_ident
 
 _TABLES_SQL = """
 SELECT TABLE_NAME, ENGINE, AUTO_INCREMENT, TABLE_COMMENT, TABLE_COLLATION, CREATE_OPTIONS,
@@ -177,3 +179,35 @@ def server_flavor(cur):
     cur.execute("SELECT VERSION()")
     version = _text(cur.fetchone()[0])
     return ("mariadb" if "mariadb" in version.lower() else "mysql"), version
+
+
+# (SHOW CREATE <kind>, the query listing that kind's names in one database, index of the statement in
+# SHOW CREATE's row). The statements are those mysqldump writes, so both readers parse the same text.
+_SCHEMA_OBJECTS = (
+    ("VIEW", "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %s ORDER BY 1", 1),
+    ("TRIGGER", "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s"
+                " ORDER BY 1", 2),
+    ("PROCEDURE", "SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s"
+                  " AND ROUTINE_TYPE = 'PROCEDURE' ORDER BY 1", 2),
+    ("FUNCTION", "SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s"
+                 " AND ROUTINE_TYPE = 'FUNCTION' ORDER BY 1", 2),
+    ("EVENT", "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s ORDER BY 1", 3),
+)
+
+
+def schema_statements(cur, schema):
+    """(CREATE VIEW statements, CREATE TRIGGER/PROCEDURE/FUNCTION/EVENT statements) of one database, as
+    bytes. A routine whose body the user may not read (SHOW CREATE gives NULL) is still listed."""
+    views, routines = [], []
+    # as mysqldump: SHOW CREATE qualifies names of other databases only, so the text matches a dump's
+    cur.execute("USE %s" % mysql_ident(schema))
+    for kind, list_sql, column in _SCHEMA_OBJECTS:
+        for (name,) in _rows(cur, list_sql, schema):
+            cur.execute("SHOW CREATE %s %s.%s" % (kind, mysql_ident(schema), mysql_ident(name)))
+            row = cur.fetchone()
+            text = row[column] if row and len(row) > column else None
+            if text is None:
+                text = "CREATE %s %s /* body not readable by this user */" % (kind, mysql_ident(name))
+            text = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+            (views if kind == "VIEW" else routines).append(text)
+    return views, routines

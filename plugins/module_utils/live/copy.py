@@ -77,7 +77,7 @@ from ..load.copy import (
     describe_pg_error,
     is_row_error,
 )
-from ..load.loader import LoadError, PgLoad, TableTask, post_data_steps, pre_data_steps
+from ..load.loader import LoadError, PgLoad, TableTask, post_data_steps, pre_data_steps, untranslated_views
 from ..load.sql import forget_chunks, read_chunks, record_chunk, record_table, table_exists
 from ..model.embedding_specs import EmbeddingSpecs
 from ..model.embedding_text import make_converter
@@ -87,8 +87,9 @@ from ..model.names import TableNames, column_names, pg_column_name, pg_name
 from ..model.pgddl import CREATE_VECTOR, NameRegistry, needs_pgvector, table_ddl, write_sql_files
 from ..model.types import MapOptions, map_column, rules_from_dicts
 from ..model.values import check_zero_date, geometry_to_wkt
+from ..model.views import routine_entry, schema_object_summary, schema_object_warnings, view_entry
 from ..quoting import mysql_ident, quote_ident
-from .catalog import read_catalog, server_flavor, table_sizes
+from .catalog import read_catalog, schema_statements, server_flavor, table_sizes
 from .chunks import DEFAULT_CHUNK_ROWS, ChunkPlan, chunk_count, chunk_key
 from .filter import ColumnFilter, PythonColumn, embedding_converter, geometry_converter
 from .large import MarkedRows, RawPlan, effective_threshold, large_columns
@@ -226,6 +227,24 @@ def plan_table(table, opts, map_options, names, sizes, *, table_names, specs):
                            post_data=post_data, warnings=warnings, data_file=None)
     est_rows, est_bytes = sizes.get(table.name, (0, 0))
     return LiveTable(table, entry, select, plans, est_rows=est_rows, est_bytes=est_bytes)
+
+
+def read_schema_objects(cur, opts):
+    """The copied databases' views and routines, as the dump path records them (model.views)."""
+    case, schema_map = opts.get("identifier_case", "preserve"), opts.get("schema_map") or {}
+
+    def pg_schema(db):
+        return pg_name(schema_map.get(db, db), case)
+
+    def ident(name):
+        return pg_name(name, case)
+
+    views, routines = [], []
+    for db in opts["databases"]:
+        view_texts, routine_texts = schema_statements(cur, db)
+        views.extend(view_entry(text, db, pg_schema, ident)[2] for text in view_texts)
+        routines.extend(routine_entry(text) for text in routine_texts)
+    return views, routines
 
 
 def build_plan(cur, opts, flavor):
@@ -396,7 +415,11 @@ class LiveLoad(PgLoad):
         self.tasks = sorted((LiveTask(self.src, t) for t in self.planned), key=lambda t: t.nbytes,
                             reverse=True)
         self.pre_steps = pre_data_steps(self.src)
-        self.post_steps = post_data_steps(self.manifest, entries, True)
+        # views read tables: with a table filter some may be missing (as pg_load with `tables`)
+        every_table = not (self.live_opts.get("include_tables") or self.live_opts.get("exclude_tables"))
+        self.post_steps = post_data_steps(self.manifest, entries, every_table) if self.run_post_data else []
+        if self.run_post_data and every_table:
+            self.warnings.extend(untranslated_views(self.manifest))
 
     def _run_pre_data(self, conn):
         if needs_pgvector(self.manifest) and self.live_opts.get("schema_mode") != "existing":
@@ -949,7 +972,8 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
               if_exists="fail", max_rejects=0, zero_date="error", invalid_utf8="error", nul_bytes="error",
               embeddings=None, snapshot="lock", chunk_rows=None, identifier_case="preserve",
               type_rules=None, strict_types=False, include_tables=None, exclude_tables=None,
-              post_data=True, maintenance_work_mem="512MB", mysql_client=None, ignore_columns=None,
+              post_data=True, maintenance_work_mem="512MB", views_on_error="fail", mysql_client=None,
+              ignore_columns=None,
               large_value_bytes=None, check_mode=False, progress=None, hooks=None):
     """Copy MySQL databases into PostgreSQL; returns pg_load's result dict plus snapshot/binlog."""
     opts = {"databases": list(databases or []), "schema_map": schema_map or {}, "schema_mode": schema_mode,
@@ -969,6 +993,7 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
             cur.execute("SELECT @@max_allowed_packet")   # bounds what a MySQL string function returns
             opts["max_allowed_packet"] = int(cur.fetchone()[0])
             planned = build_plan(cur, opts, opts["flavor"])
+            views, routines = read_schema_objects(cur, opts)
     finally:
         control.close()
     source = _source_info(params, opts, version, opts["flavor"])
@@ -976,10 +1001,12 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
                                                              "nul_bytes", "schema_mode", "snapshot",
                                                              "include_tables", "exclude_tables")}
                                | {"schema_map": opts["schema_map"]})
-    manifest["schemas"] = sorted({t.entry["schema"] for t in planned})
+    manifest["schemas"] = sorted({t.entry["schema"] for t in planned} | {v["schema"] for v in views})
     manifest["tables"] = [t.entry for t in planned]
+    manifest["views"], manifest["routines"] = views, routines
     align_referencing_types(manifest)
-    manifest["warnings"] = [w for t in planned for w in t.entry["warnings"]]
+    manifest["warnings"] = ([w for t in planned for w in t.entry["warnings"]]
+                            + schema_object_warnings(views, routines))
     manifest_id = plan_identity(source, planned, opts)
     manifest["live_plan_id"] = manifest_id
     previous = _previous_manifest(dest)
@@ -991,12 +1018,13 @@ def live_copy(params, *, databases, dest, schema_map=None, schema_mode="create",
         dest = os.path.abspath(dest)  # check mode writes nothing; pg_load reads nothing from dest
     loader = LiveLoad(params, dest, opts, planned, manifest=manifest, manifest_id=manifest_id,
                       previous=previous, jobs=jobs, if_exists=if_exists, max_rejects=max_rejects,
-                      post_data=post_data,
+                      post_data=post_data, views_on_error=views_on_error,
                       maintenance_work_mem=maintenance_work_mem, check_mode=check_mode, progress=progress)
     started = time.monotonic()
     result = loader.run()
     if not check_mode:
         _finish_manifest(dest, manifest, loader, result, previous)
+    result.update(schema_object_summary(manifest))
     result.update({"snapshot": loader.snapshot_info, "binlog": manifest["source"].get("binlog"),
                    "manifest": os.path.join(dest, mf.MANIFEST_NAME), "source": source["path"],
                    "copy_seconds": round(time.monotonic() - started, 3)})

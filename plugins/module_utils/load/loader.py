@@ -53,6 +53,7 @@ from .sql import (
 )
 
 IF_EXISTS = ("fail", "truncate", "drop")
+VIEWS_ON_ERROR = ("fail", "warn")
 
 # Ansible argument spec of the load options shared by pg_load and dump_load (documented once in the
 # doc fragment pgshift.mysql.load).
@@ -61,6 +62,7 @@ LOAD_ARGUMENT_SPEC = {
     "max_rejects": {"type": "int", "default": 0},
     "post_data": {"type": "bool", "default": True},
     "maintenance_work_mem": {"type": "str", "default": "512MB"},
+    "views_on_error": {"type": "str", "default": "fail", "choices": list(VIEWS_ON_ERROR)},
 }
 STATE_FILE = "load-state.json"
 PARALLEL_KINDS = ("primary_key", "unique", "index")
@@ -285,15 +287,19 @@ class ConnectionPool:
 
 class PgLoad:
     def __init__(self, params, src, *, jobs=None, if_exists="fail", max_rejects=0, tables=None,
-                 post_data=True, maintenance_work_mem="512MB", check_mode=False, progress=None):
+                 post_data=True, maintenance_work_mem="512MB", views_on_error="fail", check_mode=False,
+                 progress=None):
         if if_exists not in IF_EXISTS:
             raise LoadError("load: if_exists must be one of %s, not %r" % (", ".join(IF_EXISTS), if_exists))
+        if views_on_error not in VIEWS_ON_ERROR:
+            raise LoadError("load: views_on_error must be one of %s, not %r"
+                            % (", ".join(VIEWS_ON_ERROR), views_on_error))
         if max_rejects is None or max_rejects < 0:
             raise LoadError("load: max_rejects must be >= 0, not %r" % (max_rejects,))
         self.params, self.src = params, os.path.abspath(src)
         self.jobs = max(1, int(jobs or os.cpu_count() or 1))
         self.if_exists, self.max_rejects = if_exists, int(max_rejects)
-        self.wanted, self.run_post_data = tables, post_data
+        self.wanted, self.run_post_data, self.views_on_error = tables, post_data, views_on_error
         self.mwm, self.check_mode = maintenance_work_mem, check_mode
         self._progress = progress
         self.target = describe_pg(params)
@@ -607,7 +613,7 @@ class PgLoad:
         if not todo:
             return
         self.say("post-data: %d step(s)" % len(todo))
-        rest = [(s, n) for s, n in todo if s.kind not in PARALLEL_KINDS + ("foreign_key", ALIGN_KIND)]
+        rest = [(s, n) for s, n in todo if s.kind not in PARALLEL_KINDS + ("foreign_key", ALIGN_KIND, "view")]
         # referencing columns take their referenced column's type before any index is built on them
         self._parallel([lambda s=s: self._run_step(s, s.sql) for s, _ in types])
         self._parallel([lambda s=s: self._run_step(s, s.sql) for s, _ in keys])
@@ -618,6 +624,33 @@ class PgLoad:
         self._parallel([lambda s=s: self._validate_fk(s) for s, _ in fks if s.name])
         for step, _ in rest:
             self._run_step(step, step.sql)
+        self._create_views([s for s, _ in todo if s.kind == "view"])
+
+    def _create_views(self, steps):
+        """Every view on its own: one PostgreSQL refuses is reported and the others are still created.
+        A view that failed is tried again after the others succeeded (it may read a view listed after
+        it), until a round creates nothing more."""
+        failed = {}
+        while steps:
+            failed = {}
+            for step in steps:
+                try:
+                    self._run_step(step, step.sql)
+                except LoadError as err:
+                    failed[step] = str(err).split("\n", 1)[0]
+            if len(failed) == len(steps):
+                break
+            steps = list(failed)
+        if not failed:
+            return
+        reasons = ["view %s.%s not created: %s" % (s.schema, s.name, why.split(" failed: ", 1)[-1])
+                   for s, why in failed.items()]
+        if self.views_on_error == "warn":
+            self.warnings.extend(reasons)
+            return
+        raise LoadError("%d view(s) not created (views_on_error=fail; 'warn' loads without them, each one"
+                        " named in the warnings; the SQL is in post-data.sql): %s"
+                        % (len(reasons), "; ".join(reasons)))
 
     def _parallel(self, calls):
         errors = []

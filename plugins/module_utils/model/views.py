@@ -2,6 +2,11 @@
 
 Usage:
     sql, translated, reason = translate_view(tokens, pg_schema, pg_name, ident)
+    db, name, entry = view_entry(create_view_text, default_db, pg_schema, ident)   # manifest views[]
+    entry = routine_entry(create_trigger_text)                                      # manifest routines[]
+
+Both readers build their manifest entries here: the dump path from the dump's statements, the live
+path from SHOW CREATE VIEW / TRIGGER / PROCEDURE / FUNCTION / EVENT (the same text mysqldump writes).
 
 tokens are (kind, bytes) from mysqllexer.tokenize of the SELECT after AS. A view is translated when
 it uses only portable syntax (identifiers, plain strings, numbers, operators, a whitelist of
@@ -9,7 +14,7 @@ functions); otherwise `translated` is False with the reason, and the original te
 """
 from ..quoting import quote_ident, quote_literal
 from . import mysqllexer as lx
-from .mysql_ddl import OPERATOR_FIRST, OPERATOR_NEXT
+from .mysql_ddl import OPERATOR_FIRST, OPERATOR_NEXT, parse_routine, parse_view
 
 # functions with the same meaning in both engines
 PORTABLE_FUNCTIONS = {"count", "sum", "min", "max", "avg", "coalesce", "nullif", "lower", "upper", "abs",
@@ -64,3 +69,41 @@ def translate_view(tokens, pg_schema, pg_name, ident):
             prev_punct = None
     body = " ".join(out).replace(" . ", ".").replace("( ", "(").replace(" )", ")").replace(" ,", ",")
     return "CREATE VIEW %s.%s AS %s;" % (quote_ident(pg_schema), quote_ident(pg_name), body), True, None
+
+
+def view_entry(text, default_db, pg_schema, ident):
+    """A CREATE VIEW statement (bytes) -> (MySQL db, MySQL name, manifest view entry).
+    pg_schema(db) and ident(name) give the PostgreSQL names."""
+    db, name, body = parse_view(text)
+    db = db or default_db
+    sql, translated, why = translate_view(body, pg_schema(db), ident(name), ident)
+    entry = {"schema": pg_schema(db), "name": ident(name), "sql": sql, "translated": translated}
+    if not translated:
+        entry["reason"] = why
+        entry["source_sql"] = text.decode("utf-8", "replace").strip()
+    return db, name, entry
+
+
+def routine_entry(text):
+    """A CREATE PROCEDURE / FUNCTION / TRIGGER / EVENT statement (bytes) -> manifest routine entry.
+    Routines are carried as their MySQL text: nothing translates them yet."""
+    kind, name = parse_routine(text)
+    return {"kind": kind, "name": name, "text": text.decode("utf-8", "replace").strip()}
+
+
+def schema_object_warnings(views, routines):
+    """The warnings both readers give for what they could not translate."""
+    warnings = ["view %s.%s not translated (%s): recreate it by hand"
+                % (v["schema"], v["name"], v.get("reason")) for v in views if not v["translated"]]
+    if routines:
+        names = ["%s %s" % (r["kind"], r["name"]) for r in routines]
+        warnings.append("%d routine(s)/trigger(s) not translated: see manifest routines (%s%s)"
+                        % (len(names), ", ".join(names[:10]), ", ..." if len(names) > 10 else ""))
+    return warnings
+
+
+def schema_object_summary(manifest):
+    """The views and routines of a result: what was translated and what not."""
+    return {"views": [{"schema": v["schema"], "name": v["name"], "translated": v["translated"]}
+                      for v in manifest.get("views") or []],
+            "routines": [{"kind": r["kind"], "name": r["name"]} for r in manifest.get("routines") or []]}
