@@ -46,7 +46,9 @@ options:
     default: []
   zero_date:
     description:
-      - Zero dates (0000-00-00...) -> C(error), C(null), or this replacement literal.
+      - Zero dates (0000-00-00...) -> C(error), C(null), C(-infinity), or this replacement literal.
+      - C(null) also drops NOT NULL (and the zero default) of a column whose default is a zero date, as
+        pgloader does (said in the warnings); C(-infinity) keeps NOT NULL (PostgreSQL's date before all).
       - A replacement must be a valid date (C(1970-01-01)) or date and time (C(1970-01-01 00:00:00));
         anything else is refused before the dump is read, and a date column refuses a time of day.
     type: str

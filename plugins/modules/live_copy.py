@@ -90,8 +90,9 @@ options:
     type: int
     default: 0
   zero_date:
-    description: Zero dates (C(0000-00-00), zero month or day) - V(error), V(null) or a replacement literal,
-      a valid date or date and time such as C(1970-01-01 00:00:00) (anything else is refused).
+    description: Zero dates (C(0000-00-00), zero month or day) - V(error), V(null), V(-infinity) or a
+      replacement literal, a valid date or date and time such as C(1970-01-01 00:00:00) (anything else is
+      refused). V(null) drops NOT NULL of a column whose default is a zero date; V(-infinity) keeps it.
     type: str
     default: error
   invalid_utf8:

@@ -27,7 +27,8 @@ OPTION_HELP = {
     "dest": "the migration dir to write",
     "--format": "dir: a migration dir; sql: one psql script",
     "--schema-mode": "create: the tables from MySQL's DDL; existing: fill the tables already in PostgreSQL",
-    "--zero-date": "zero dates (0000-00-00): error, null, or a replacement date such as 1970-01-01",
+    "--zero-date": "zero dates (0000-00-00): error, null (drops NOT NULL where the default is a zero date),"
+                   " -infinity (keeps NOT NULL), or a replacement date such as 1970-01-01",
     "--invalid-utf8": "text that is not UTF-8: error (names table, key, offset) or replace (U+FFFD)",
     "--nul-bytes": "NUL bytes in text: error (names the row) or strip",
     "--identifier-case": "PostgreSQL names: preserve MySQL's spelling, or lower",

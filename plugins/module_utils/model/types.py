@@ -368,7 +368,11 @@ def _plan_zero_date_default(plan, col, value, options):
     policy = options.zero_date if options else "error"
     if policy == "null":
         plan.default_sql = None
-        plan.warnings.append("column %r: zero-date default %r dropped (zero_date=null)" % (col.name, value))
+        # as pgloader: the column MySQL fills with zero dates gets NULLs, so it cannot stay NOT NULL
+        dropped = " and NOT NULL" if not plan.nullable else ""
+        plan.nullable = True
+        plan.warnings.append("column %r: zero-date default %r%s dropped (zero_date=null; zero_date="
+                             "'-infinity' keeps NOT NULL)" % (col.name, value, dropped))
     elif policy == "error":
         plan.warnings.append("column %r: zero-date default %r dropped (rows carry explicit values)"
                              % (col.name, value))

@@ -45,12 +45,14 @@ CHARSETS = {"utf8": "utf-8", "utf8mb3": "utf-8", "utf8mb4": "utf-8", "latin1": "
 # only a real date or date and time is let through, never arbitrary text.
 _REPLACEMENT_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?)?$")
 DATE_CONVERTERS = ("date", "datetime", "timestamptz")
+# PostgreSQL's own "before every date": a zero date that keeps NOT NULL and sorts first
+MINUS_INFINITY = "-infinity"
 
 
 def check_zero_date(policy, option="zero_date (--zero-date)"):
-    """'error', 'null', or a replacement that is a valid date (YYYY-MM-DD) or date and time
+    """'error', 'null', '-infinity', or a replacement that is a valid date (YYYY-MM-DD) or date and time
     (YYYY-MM-DD HH:MM:SS[.ffffff]); anything else raises, naming the option and the value."""
-    if policy in ("error", "null"):
+    if policy in ("error", "null", MINUS_INFINITY):
         return policy
     m = _REPLACEMENT_RE.match(policy) if isinstance(policy, str) else None
     try:
@@ -58,14 +60,15 @@ def check_zero_date(policy, option="zero_date (--zero-date)"):
             raise ValueError("not YYYY-MM-DD or YYYY-MM-DD HH:MM:SS[.ffffff]")
         datetime.datetime(*(int(g) for g in m.groups()[:6] if g is not None))
     except ValueError as err:
-        raise ValueConversionError("%s must be 'error', 'null' or a replacement date or date and time such"
-                                   " as '1970-01-01 00:00:00', got %r (%s)" % (option, policy, err)) from None
+        raise ValueConversionError("%s must be 'error', 'null', '-infinity' or a replacement date or date"
+                                   " and time such as '1970-01-01 00:00:00', got %r (%s)"
+                                   % (option, policy, err)) from None
     return policy
 
 
 def check_zero_date_for(policy, converter, where):
     """The replacement fits the column: a date column cannot hold a time of day (it would be cut)."""
-    if converter not in DATE_CONVERTERS or policy in ("error", "null"):
+    if converter not in DATE_CONVERTERS or policy in ("error", "null", MINUS_INFINITY):
         return
     check_zero_date(policy)
     m = _REPLACEMENT_RE.match(policy)
@@ -85,8 +88,8 @@ class Policies:
 
     def zero_date_value(self, raw):
         if self.zero_date == "error":
-            raise ValueConversionError("zero date %r (zero_date policy is 'error'; use 'null' or a "
-                                       "replacement such as '1970-01-01 00:00:00')" % raw.decode())
+            raise ValueConversionError("zero date %r (zero_date policy is 'error'; use 'null', '-infinity' or"
+                                       " a replacement such as '1970-01-01 00:00:00')" % raw.decode())
         self.counts["zero_date"] += 1
         if self.zero_date == "null":
             return NULL

@@ -35,6 +35,7 @@ from decimal import Decimal
 
 from ..errors import ValueConversionError
 from ..model.embedding_text import make_converter, parse_vector_text
+from ..model.values import MINUS_INFINITY
 from ..quoting import mysql_ident, quote_ident
 
 UTF8_CHARSETS = (None, "utf8mb4", "utf8mb3", "utf8", "ascii", "binary")
@@ -140,6 +141,8 @@ def _my_zero_date(col, c, formatted, options):
         return formatted
     if policy == "null":
         replacement = "NULL"
+    elif policy == MINUS_INFINITY:
+        replacement = "'-infinity'"   # PostgreSQL's text of it (pg_expr keeps it, even with a fraction)
     else:
         if col.kind == "datetime" and _fsp(col.my_type):
             fmt = DATETIME_FMT_MY
@@ -245,6 +248,9 @@ def pg_expr(col, options):
         # (ties to even, as MariaDB's dtoa), parsed back as a double like the MySQL side
         return _pg_float("to_char((%s)::float4, '9.99999EEEE')::float8" % c)
     if kind == "datetime":
+        if _fsp(col.my_type) and options.get("zero_date") == MINUS_INFINITY:
+            # to_char gives NULL for an infinite timestamp
+            return f"CASE WHEN isfinite({c}) THEN to_char({c}, {DATETIME_FMT_PG}) ELSE ({c})::text END"
         if _fsp(col.my_type):
             return "to_char(%s, %s)" % (c, DATETIME_FMT_PG)
         # ISO text of a timestamp without fraction is 'YYYY-MM-DD HH:MM:SS'; a fraction (a
