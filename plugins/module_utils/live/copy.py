@@ -86,7 +86,7 @@ from ..model.foreign_keys import align_referencing_types
 from ..model.names import TableNames, column_names, pg_column_name, pg_name
 from ..model.pgddl import CREATE_VECTOR, NameRegistry, needs_pgvector, table_ddl, write_sql_files
 from ..model.types import MapOptions, map_column, rules_from_dicts
-from ..model.values import check_zero_date, geometry_to_wkt
+from ..model.values import NUL_CHOICES, check_zero_date, geometry_to_wkt
 from ..model.views import routine_entry, schema_object_summary, schema_object_warnings, view_entry
 from ..quoting import mysql_ident, quote_ident
 from .catalog import read_catalog, schema_statements, server_flavor, table_sizes
@@ -680,7 +680,10 @@ class LiveLoad(PgLoad):
         fields = parse_row(line)
         names = [c.source_name for c in task.live.columns]
         key = [k for k in task.live.table.primary_key if k in names] or names[:1]
-        return " (row key: %s)" % ", ".join("%s=%s" % (k, fields[names.index(k)]) for k in key)
+        # PostgreSQL says only "invalid byte sequence ... 0x00": name the column and the choices
+        nul = [n for n, v in zip(names, fields) if v is not None and "\x00" in v]
+        hint = "; column %s holds a NUL byte (%s)" % (", ".join(nul), NUL_CHOICES) if nul else ""
+        return " (row key: %s%s)" % (", ".join("%s=%s" % (k, fields[names.index(k)]) for k in key), hint)
 
     def _check_warnings(self, conn, task, reader, part):
         """MySQL's warnings of the part's SELECTs: a value past max_allowed_packet (1301, a NULL that

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..model.values import UTF8_CHARSETS
 from ..quoting import mysql_ident, mysql_string
 
 SESSION_SETUP_SQL = (
@@ -63,7 +64,6 @@ OVERFLOW_MARK = "'\\\\E'"            # marker lines: see the module doc
 LARGE_MARK = "'\\\\L'"
 TEXT_CONVERTERS = ("text", "enum", "json", "uuid", "inet")
 DATE_CONVERTERS = ("date", "datetime", "timestamptz")
-UTF8_CHARSETS = (None, "utf8mb4", "utf8mb3", "utf8", "ascii", "binary")
 
 
 @dataclass
@@ -158,8 +158,9 @@ def column_expression(col, policies=None, null_sql="NULL"):
         return "(%s + 0)" % c   # YEAR 0000 -> 0
     if conv == "bit":
         return "LPAD(BIN(%s), %d, '0')" % (c, col.length or 1)
-    if conv == "bytea":
-        return "CONCAT('\\\\\\\\x', HEX(%s))" % c
+    if conv == "bytea":   # a text column a type rule made bytea carries its UTF-8 bytes, as a dump does
+        value = c if col.charset in UTF8_CHARSETS else "CONVERT(%s USING utf8mb4)" % c
+        return "CONCAT('\\\\\\\\x', HEX(%s))" % value
     if conv == "float":
         # FLOAT prints 6 digits; as DOUBLE it prints enough to read back the exact single.
         return "(%s + 0e0)" % c if col.base_type == "float" else c

@@ -41,6 +41,10 @@ CHARSETS = {"utf8": "utf-8", "utf8mb3": "utf-8", "utf8mb4": "utf-8", "latin1": "
             "ucs2": "utf-16-be", "utf16": "utf-16-be", "utf32": "utf-32-be"}
 
 
+# MySQL character sets whose text is already UTF-8 bytes (no CONVERT needed to read it as such)
+UTF8_CHARSETS = (None, "utf8mb4", "utf8mb3", "utf8", "ascii", "binary")
+
+
 # A zero_date replacement goes into data files, DDL defaults and (live_copy) MySQL's SELECT as is:
 # only a real date or date and time is let through, never arbitrary text.
 _REPLACEMENT_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?)?$")
@@ -105,12 +109,17 @@ def _raw(token):
     return literal_bytes(token)
 
 
+# What a NUL byte in text can become: both readers' errors name the two choices.
+NUL_CHOICES = ("nul_bytes policy is 'error'; 'strip' removes them, losing bytes (a PHP-serialized"
+               " length no longer matches); a type_rules entry mapping the column to bytea keeps every byte:"
+               " {match: {table: T, column: C}, pg_type: bytea}")
+
+
 def decode_text(raw, pol):
     """Raw bytes in the dump's charset -> UTF-8 bytes, NUL and invalid-byte policies applied."""
     if b"\x00" in raw:
         if pol.nul_bytes != "strip":
-            raise ValueConversionError("NUL byte at value offset %d (nul_bytes policy is 'error'; "
-                                       "'strip' removes them)" % raw.index(b"\x00"))
+            raise ValueConversionError("NUL byte at value offset %d (%s)" % (raw.index(b"\x00"), NUL_CHOICES))
         pol.counts["nul_bytes"] += 1
         raw = raw.replace(b"\x00", b"")
     if pol.charset == "utf-8":

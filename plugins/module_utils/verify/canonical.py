@@ -35,10 +35,9 @@ from decimal import Decimal
 
 from ..errors import ValueConversionError
 from ..model.embedding_text import make_converter, parse_vector_text
-from ..model.values import MINUS_INFINITY
+from ..model.values import MINUS_INFINITY, UTF8_CHARSETS
 from ..quoting import mysql_ident, quote_ident
 
-UTF8_CHARSETS = (None, "utf8mb4", "utf8mb3", "utf8", "ascii", "binary")
 INT_TYPES = ("tinyint", "smallint", "mediumint", "int", "integer", "bigint")
 TEXT_TYPES = ("char", "varchar", "tinytext", "text", "mediumtext", "longtext")
 BINARY_TYPES = ("binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob")
@@ -86,7 +85,7 @@ def classify(col):
             return "float4"      # compared at the source's precision
         return kind
     if my in TEXT_TYPES:
-        return "text"
+        return "bytes" if pg == "bytea" else "text"   # bytea: a type rule keeping NUL bytes
     if my in BINARY_TYPES:
         return "bytes" if pg == "bytea" else "python"
     return "python"
@@ -177,6 +176,8 @@ def my_expr(col, options):
     if kind == "text":
         return c if col.my_charset in UTF8_CHARSETS else "CONVERT(%s USING utf8mb4)" % c
     if kind == "bytes":
+        if col.my_data_type in TEXT_TYPES and col.my_charset not in UTF8_CHARSETS:
+            return "HEX(CONVERT(%s USING utf8mb4))" % c   # what both readers wrote
         return "HEX(%s)" % c
     if kind == "bit":
         return "LPAD(BIN(%s), %d, '0')" % (c, _bit_width(col.my_type))
