@@ -20,3 +20,13 @@ def migrate(reader, lab, mysql_db, pg_db, dest, load_options=None, **options):  
         run_transform(TransformOptions(src=dump, dest=str(dest), default_schema=mysql_db, **options))
         return load(params_for(lab, pg_db), str(dest), jobs=2, **(load_options or {}))
     return run_live_copy(params_for(lab, pg_db), [mysql_db], dest, **options, **(load_options or {}))
+
+
+def run_statements(mysql_connect, db, statements):
+    """Build a test's source database: each statement in order, then commit."""
+    conn = mysql_connect(db)
+    with conn.cursor() as cur:
+        for sql in statements:
+            cur.execute(sql)
+    conn.commit()
+    conn.close()

@@ -7,7 +7,7 @@ import json
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.dump.pipeline import migrate_dump
 from ansible_collections.pgshift.mysql.plugins.module_utils.dump.transform import TransformOptions
-from both_readers import READERS, migrate
+from both_readers import READERS, migrate, run_statements
 from test_live_copy import params_for
 from test_pg_load_e2e import _dump
 
@@ -26,12 +26,7 @@ SCHEMA = [
 
 
 def _source(mysql_connect, db):
-    conn = mysql_connect(db)
-    with conn.cursor() as cur:
-        for sql in SCHEMA:
-            cur.execute(sql)
-    conn.commit()
-    conn.close()
+    run_statements(mysql_connect, db, SCHEMA)
 
 
 def _target(pg_connect, pg_db, schema):

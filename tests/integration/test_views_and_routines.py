@@ -6,7 +6,7 @@ import json
 
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.errors import MigrationError
-from both_readers import READERS, migrate
+from both_readers import READERS, migrate, run_statements
 
 pytestmark = pytest.mark.integration
 
@@ -25,12 +25,7 @@ SOURCE = [
 
 
 def _source(mysql_connect, db):
-    conn = mysql_connect(db)
-    with conn.cursor() as cur:
-        for sql in SOURCE:
-            cur.execute(sql)
-    conn.commit()
-    conn.close()
+    run_statements(mysql_connect, db, SOURCE)
 
 
 def _views(pg_connect, pg_db, schema):

@@ -5,7 +5,7 @@ import json
 
 import pytest
 from ansible_collections.pgshift.mysql.plugins.module_utils.verify.verify import verify
-from both_readers import READERS, migrate
+from both_readers import READERS, migrate, run_statements
 from test_live_copy import params_for
 
 pytestmark = pytest.mark.integration
@@ -23,12 +23,7 @@ SOURCE = [
 
 
 def _source(mysql_connect, db):
-    conn = mysql_connect(db)
-    with conn.cursor() as cur:
-        for sql in SOURCE:
-            cur.execute(sql)
-    conn.commit()
-    conn.close()
+    run_statements(mysql_connect, db, SOURCE)
 
 
 def _target(pg_connect, pg_db, schema):
