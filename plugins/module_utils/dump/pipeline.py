@@ -57,9 +57,7 @@ from ..load.loader import (
     PgLoad,
     TableTask,
     load,
-    post_data_steps,
     pre_data_steps,
-    untranslated_views,
 )
 from ..load.sql import ensure_state_tables, read_state
 from ..quoting import quote_ident
@@ -289,9 +287,7 @@ class PipelineLoad(PgLoad):
         with self.pool.connection() as conn:
             self._run_pre_data(conn)
         try:
-            if self.run_post_data:
-                self.post_steps = post_data_steps(self.manifest, entries, True)
-                self.warnings.extend(untranslated_views(self.manifest))
+            self._plan_post_data(entries, every_table=True)
             self._post_data_and_analyze()
         finally:
             self._write_state_file()

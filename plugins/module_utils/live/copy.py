@@ -77,7 +77,7 @@ from ..load.copy import (
     describe_pg_error,
     is_row_error,
 )
-from ..load.loader import LoadError, PgLoad, TableTask, post_data_steps, pre_data_steps, untranslated_views
+from ..load.loader import LoadError, PgLoad, TableTask, pre_data_steps
 from ..load.sql import forget_chunks, read_chunks, record_chunk, record_table, table_exists
 from ..model.embedding_specs import EmbeddingSpecs
 from ..model.embedding_text import make_converter
@@ -415,11 +415,9 @@ class LiveLoad(PgLoad):
         self.tasks = sorted((LiveTask(self.src, t) for t in self.planned), key=lambda t: t.nbytes,
                             reverse=True)
         self.pre_steps = pre_data_steps(self.src)
-        # views read tables: with a table filter some may be missing (as pg_load with `tables`)
-        every_table = not (self.live_opts.get("include_tables") or self.live_opts.get("exclude_tables"))
-        self.post_steps = post_data_steps(self.manifest, entries, every_table) if self.run_post_data else []
-        if self.run_post_data and every_table:
-            self.warnings.extend(untranslated_views(self.manifest))
+        # a table filter leaves tables out, as pg_load's `tables` does
+        self._plan_post_data(entries, not (self.live_opts.get("include_tables")
+                                           or self.live_opts.get("exclude_tables")))
 
     def _run_pre_data(self, conn):
         if needs_pgvector(self.manifest) and self.live_opts.get("schema_mode") != "existing":

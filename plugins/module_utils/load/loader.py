@@ -340,11 +340,14 @@ class PgLoad:
         entries = select_tables(self.manifest, self.wanted)
         self.tasks = plan_tables(self.src, entries)
         self.pre_steps = pre_data_steps(self.src)
-        self.post_steps = []
-        if self.run_post_data:
-            self.post_steps = post_data_steps(self.manifest, entries, not self.wanted)
-            if not self.wanted:
-                self.warnings.extend(untranslated_views(self.manifest))
+        self._plan_post_data(entries, every_table=not self.wanted)
+
+    def _plan_post_data(self, entries, every_table):
+        """The post-data steps of these tables; views (and the note of untranslated ones) only when
+        every table is loaded, since a view reads tables."""
+        self.post_steps = post_data_steps(self.manifest, entries, every_table) if self.run_post_data else []
+        if self.run_post_data and every_table:
+            self.warnings.extend(untranslated_views(self.manifest))
 
     def _read_target(self, conn):
         with conn.cursor() as cur:
